@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Commit: apply a commit request on a POSIX host (twin of ``commit.ps1``).
+
+Per profile: hold Thunderbird's own lock so that it cannot start meanwhile,
+check every guard (the file is still the one collect read) before writing
+anything, keep a backup, then replace each file atomically (temp file in the
+same folder, fsync, rename) with the old owner, group and mode. When run as
+root, the writes happen with the profile user's effective uid and gid, so a
+write can never land where that user could not write.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import errno
+import fcntl
+import hashlib
+import os
+import stat
+
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
+    SymlinkInPath, open_dir_below)
+
+PROTOCOL = 1
+ALLOWED = ("prefs.js", "user.js", "folderCache.json")
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class Refused(Exception):
+    def __init__(self, status, message):
+        Exception.__init__(self, message)
+        self.status = status
+
+
+class EffectiveUser:
+    """Switch effective uid/gid to the profile's user while writing (root only)."""
+
+    def __init__(self, uid, gid):
+        self.uid, self.gid = uid, gid
+        self.active = os.geteuid() == 0 and uid not in (None, 0)
+
+    def __enter__(self):
+        if self.active:
+            self.groups = os.getgroups()
+            os.setgroups([])
+            os.setegid(self.gid)
+            os.seteuid(self.uid)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            os.seteuid(0)
+            os.setegid(0)
+            os.setgroups(self.groups)
+        return False
+
+
+def read_current(dir_fd, name):
+    """(bytes, stat) of ``name``, or (None, None) when it does not exist."""
+    try:
+        fd = os.open(name, _READ, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None
+        if exc.errno == errno.ELOOP:
+            raise Refused("error", "%s is a symbolic link" % name)
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("error", "%s is not a regular file" % name)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+def write_new(dir_fd, name, data, uid, gid, mode):
+    """Create ``name`` (must not exist) with ``data``, owner and mode; fsynced."""
+    fd = os.open(name, _CREATE, 0o600, dir_fd=dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if uid is not None and gid is not None and (os.fstat(fd).st_uid, os.fstat(fd).st_gid) != (uid, gid):
+            os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(name, dir_fd=dir_fd)
+        raise
+    os.close(fd)
+
+
+def hold_profile_lock(dir_fd):
+    """Lock .parentlock as Thunderbird does; returns its fd (or None when the
+    profile has none). Raises Refused when Thunderbird holds it."""
+    try:
+        fd = os.open(".parentlock", os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise Refused("error", "cannot open .parentlock: %s" % exc.strerror)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (IOError, OSError):
+        os.close(fd)
+        raise Refused("running", "Thunderbird started with this profile")
+    return fd
+
+
+def check_guards(dir_fd, writes):
+    """Current stat of each file to write, after checking every guard."""
+    current = {}
+    for write in writes:
+        name = write["rel"]
+        if name not in ALLOWED:
+            raise Refused("error", "refusing to write %r: not a file this collection manages" % name)
+        data, st = read_current(dir_fd, name)
+        expected = write.get("expect_sha256")
+        actual = hashlib.sha256(data).hexdigest() if data is not None else None
+        if actual != expected:
+            raise Refused("conflict", "%s changed since it was read; nothing written, run again" % name)
+        current[name] = (data, st)
+    return current
+
+
+def profile_location(entry):
+    """(base, parts): walk from the home when the profile lies below it, so
+    that no component below the home can be a symlink."""
+    path = entry["path"].rstrip("/")
+    home = (entry.get("home") or "").rstrip("/")
+    if home and path.startswith(home + "/"):
+        return home, tuple(path[len(home) + 1:].split("/"))
+    parent, name = os.path.split(path)
+    return parent, (name,)
+
+
+def commit_profile(entry, backup, stamp):
+    result = {"path": entry["path"], "status": "written", "error": None, "written": [], "backups": []}
+    parent, parts = profile_location(entry)
+    uid, gid = entry.get("uid"), entry.get("gid")
+    try:
+        with EffectiveUser(uid, gid):
+            dir_fd = open_dir_below(parent, parts)
+            lock_fd = None
+            try:
+                lock_fd = hold_profile_lock(dir_fd)
+                current = check_guards(dir_fd, entry["writes"])
+                for write in entry["writes"]:
+                    rel = write["rel"]
+                    data, st = current[rel]
+                    owner = (st.st_uid, st.st_gid) if st else (uid, gid)
+                    mode = stat.S_IMODE(st.st_mode) if st else 0o600
+                    if backup and data is not None:
+                        backup_name = "%s.%s.bak" % (rel, stamp)
+                        write_new(dir_fd, backup_name, data, owner[0], owner[1], mode)
+                        result["backups"].append(backup_name)
+                    tmp = ".%s.rectorat-%d.tmp" % (rel, os.getpid())
+                    write_new(dir_fd, tmp, base64.b64decode(write["b64"]), owner[0], owner[1], mode)
+                    os.rename(tmp, rel, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    result["written"].append(rel)
+                os.fsync(dir_fd)
+            finally:
+                if lock_fd is not None:
+                    os.close(lock_fd)
+                os.close(dir_fd)
+    except Refused as exc:
+        result.update(status=exc.status, error=str(exc))
+    except SymlinkInPath as exc:
+        result.update(status="error", error="refused: %s is a symbolic link" % exc.component)
+    except OSError as exc:
+        result.update(status="error", error="%s: %s" % (exc.filename or entry["path"], exc.strerror))
+    return result
+
+
+def commit(request):
+    return {"protocol": PROTOCOL,
+            "profiles": [commit_profile(entry, request.get("backup", True), request["stamp"])
+                         for entry in request.get("profiles", [])]}
