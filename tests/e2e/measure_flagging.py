@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Measure how a real Thunderbird reacts to ways of flagging existing IMAP
+folders offline (bit 0x08000000) in a profile it already synced with
+``offline_download=false``.
+
+    python tests/e2e/measure_flagging.py [--messages N] [--workdir /tmp/e2e-measure]
+                                         [--fixtures tests/fixtures/tb-profiles]
+
+Prints one table row per case and writes ``results.json`` in the workdir.
+The figures are written up in docs/measurements.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tbharness as h  # noqa: E402
+
+SPECIAL = set(h.SPECIAL_FOLDERS)
+TRASH_FLAG = 0x00000100
+JUNK_FLAG = 0x40000000
+POSITIVE_WAIT = 45      # s; a flagged mailbox of this size is down in < 10 s
+SECOND_RUN_NEW = 2      # messages added per folder before the second run
+
+
+# ------------------------------------------------------------ crude Mork reading
+
+def _mork_value(text, i):
+    """Read a Mork cell value up to its closing ')'. Returns (bytes, next index)."""
+    out = bytearray()
+    while text[i] != ")":
+        c = text[i]
+        if c == "\\":
+            nxt = text[i + 1]
+            if nxt in "\r\n":
+                i += 2
+                if nxt == "\r" and text[i:i + 1] == "\n":
+                    i += 1
+                continue
+            out += nxt.encode("latin-1")
+            i += 2
+        elif c == "$":
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out += c.encode("latin-1")
+            i += 1
+    return bytes(out), i + 1
+
+
+def _mork_dict(text, i, columns, atoms):
+    """Parse ``<...>`` starting after '<'. Returns next index."""
+    target = atoms
+    while True:
+        c = text[i]
+        if c == ">":
+            return i + 1
+        if c == "<":
+            end = text.index(">", i)
+            if "a=c" in text[i:end]:
+                target = columns
+            i = end + 1
+        elif c == "(":
+            eq = text.index("=", i)
+            key = text[i + 1:eq].strip()
+            value, i = _mork_value(text, eq + 1)
+            target[key.upper()] = value
+        elif text.startswith("//", i):
+            i = text.index("\n", i)
+        else:
+            i += 1
+
+
+def _mork_row(text, i, columns, atoms, scope_of_table):
+    """Parse ``[...]`` starting after '['. Returns (scope name, cells, next index)."""
+    j = i
+    while text[j] not in "(]":
+        j += 1
+    head = text[i:j].strip()
+    scope = scope_of_table
+    if ":" in head:
+        scope = _scope_name(head.split(":", 1)[1], columns)
+    cells = {}
+    i = j
+    while text[i] != "]":
+        if text[i] != "(":
+            i += 1
+            continue
+        k = i + 1
+        while text[k] not in "=^)" or k == i + 1:
+            k += 1
+        col = text[i + 1:k].lstrip("^").upper()
+        col_name = columns.get(col, col.encode("latin-1")).decode("latin-1")
+        if text[k] == "^":
+            end = text.index(")", k)
+            cells[col_name] = atoms.get(text[k + 1:end].upper(), b"")
+            i = end + 1
+        elif text[k] == "=":
+            cells[col_name], i = _mork_value(text, k + 1)
+        else:
+            i = k + 1
+    return scope, cells, i + 1
+
+
+def _scope_name(token, columns):
+    token = token.strip()
+    if token.startswith("^"):
+        return columns.get(token[1:].upper(), b"").decode("latin-1")
+    return token
+
+
+def read_msf_folder_info(path):
+    """name -> bytes of the dbfolderinfo row of a .msf (crude Mork reader)."""
+    with open(path, "rb") as f:
+        text = f.read().decode("latin-1")
+    columns, atoms, info = {}, {}, {}
+    tables = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            i = text.find("\n", i)
+            i = n if i < 0 else i
+        elif text.startswith("@$$", i):
+            i = text.index("@", i + 3) + 1
+        elif c == "<":
+            i = _mork_dict(text, i + 1, columns, atoms)
+        elif c == "{":
+            if tables and text[i + 1:].lstrip().startswith("("):
+                i = text.index("}", i) + 1
+                continue
+            j = i + 1
+            while text[j] not in "{[(" and not text[j].isspace():
+                j += 1
+            head = text[i + 1:j]
+            tables.append(_scope_name(head.split(":", 1)[1], columns) if ":" in head else "")
+            i = j
+        elif c == "}":
+            if tables:
+                tables.pop()
+            i += 1
+        elif c == "[":
+            scope, cells, i = _mork_row(text, i + 1, columns, atoms,
+                                        tables[-1] if tables else "")
+            if scope.endswith(":dbfolderinfo:all"):
+                info.update(cells)
+        else:
+            i += 1
+    return info
+
+
+def msf_reader():
+    """The project's Mork reader when it exists, else the crude one above."""
+    try:
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                        "plugins", "module_utils"))
+        import mork  # noqa: F401
+        for name in ("read_folder_info", "folder_info"):
+            if hasattr(mork, name):
+                return getattr(mork, name), "plugins/module_utils/mork.py:" + name
+    except Exception:
+        pass
+    return read_msf_folder_info, "crude reader in measure_flagging.py"
+
+
+def _hex_int(value, default=0):
+    try:
+        return int(value.decode("ascii"), 16)
+    except (AttributeError, ValueError):
+        return default
+
+
+def synthesised_entry(msf_path, minimal=False):
+    """A folderCache.json entry built from a .msf folder-info row."""
+    reader, _ = msf_reader()
+    info = reader(msf_path)
+    if isinstance(info, dict) and info and not isinstance(next(iter(info.values())), bytes):
+        info = {k: str(v).encode() if not isinstance(v, int) else ("%x" % v).encode()
+                for k, v in info.items()}
+    flags = _hex_int(info.get("flags"))
+    if not flags & (TRASH_FLAG | JUNK_FLAG):
+        flags |= h.OFFLINE_FLAG
+    if minimal:
+        return {"flags": flags}
+    entry = {
+        "flags": flags,
+        "totalMsgs": _hex_int(info.get("numMsgs")),
+        "totalUnreadMsgs": _hex_int(info.get("numNewMsgs")),
+        "pendingMsgs": _hex_int(info.get("totPendingMsgs")),
+        "pendingUnreadMsgs": _hex_int(info.get("unreadPendingMsgs")),
+        "expungedBytes": _hex_int(info.get("expungedBytes")),
+        "folderSize": _hex_int(info.get("folderSize"), -1),
+    }
+    online = info.get("onlineName")
+    if online:
+        entry["onlineName"] = online.decode("utf-8", "replace")
+    return entry
+
+
+# ------------------------------------------------------------ profile edits
+
+def imap_msf_paths(profile):
+    paths = {}
+    for store in h.imap_store_dirs(profile):
+        for root, dirs, files in os.walk(store):
+            for name in files:
+                if name.endswith(".msf"):
+                    full = os.path.join(root, name)
+                    paths[h._folder_name(os.path.relpath(full, store)[:-4])] = full
+    return paths
+
+
+def should_flag(entry_or_flags):
+    flags = entry_or_flags if isinstance(entry_or_flags, int) else entry_or_flags["flags"]
+    return not flags & (TRASH_FLAG | JUNK_FLAG)
+
+
+def write_cache(profile, data):
+    with open(os.path.join(profile, "folderCache.json"), "w", encoding="utf-8") as f:
+        json.dump(data, f)
+
+
+def fix_nothing(profile):
+    return "prefs.js only"
+
+
+def fix_or_flags(profile):
+    cache = h.read_folder_cache(profile)
+    msf = set(imap_msf_paths(profile).values())
+    for key, entry in cache.items():
+        if key in msf and should_flag(entry):
+            entry["flags"] |= h.OFFLINE_FLAG
+    write_cache(profile, cache)
+    return "flags |= 0x08000000 in folderCache.json"
+
+
+def fix_rebuild_cache(profile, minimal=False):
+    path = os.path.join(profile, "folderCache.json")
+    if os.path.exists(path):
+        os.remove(path)
+    cache = {p: synthesised_entry(p, minimal) for p in imap_msf_paths(profile).values()}
+    write_cache(profile, cache)
+    return "folderCache.json rebuilt from .msf" + (" (flags only)" if minimal else "")
+
+
+def fix_one_entry_missing(profile, folder="Projets/2026"):
+    fix_or_flags(profile)
+    cache = h.read_folder_cache(profile)
+    msf = imap_msf_paths(profile)[folder]
+    del cache[msf]
+    cache[msf] = synthesised_entry(msf)
+    write_cache(profile, cache)
+    return "cache flagged, %s entry synthesised from .msf" % folder
+
+
+def fix_move_msf(profile):
+    away = profile + ".msf-moved"
+    shutil.rmtree(away, ignore_errors=True)
+    cache = h.read_folder_cache(profile) or {}
+    for folder, path in imap_msf_paths(profile).items():
+        dest = os.path.join(away, os.path.relpath(path, profile))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.move(path, dest)
+        cache.pop(path, None)
+    if h.read_folder_cache(profile) is not None:
+        write_cache(profile, cache)
+    return ".msf moved out, their cache entries dropped"
+
+
+# ------------------------------------------------------------ runs
+
+def flags_of(profile):
+    """folder -> (cache flags or None, .msf flags or None)."""
+    cache = h.imap_cache_entries(profile)
+    reader, _ = msf_reader()
+    out = {}
+    for folder, path in imap_msf_paths(profile).items():
+        msf_flags = None
+        try:
+            info = reader(path)
+            value = info.get("flags")
+            msf_flags = value if isinstance(value, int) else _hex_int(value, None)
+        except Exception:
+            pass
+        entry = cache.get(folder)
+        out[folder] = (entry["flags"] if entry else None, msf_flags)
+    return out
+
+
+def expected_bodies(srv, folders):
+    return {f: srv.message_count(f) for f in folders if f not in SPECIAL}
+
+
+def run_once(srv, profile, wait_for_all=True):
+    mark = srv.mark_logs()
+    expected = expected_bodies(srv, h.FOLDERS)
+    tb = h.Thunderbird(profile)
+    with tb:
+        reached = tb.wait_for(h.bodies_reached(profile, expected), POSITIVE_WAIT)
+        t_all = round(tb.elapsed(), 1) if reached else None
+        tb.wait_idle(quiet=3, timeout=20)
+    return {
+        "t_all_bodies_s": t_all,
+        "ended": tb.how_ended,
+        "peak_pss_mb": tb.peak_pss_kb // 1024,
+        "bodies": h.bodies_on_disk(profile),
+        "server_body_fetches": srv.body_fetches_since(mark),
+        "cache_written": h.read_folder_cache(profile) is not None,
+        "flags_after": flags_of(profile),
+    }
+
+
+def measure_case(srv, snapshot, profile, name, fix):
+    counts = {f: srv.message_count(f) for f in h.FOLDERS}
+    restore(snapshot, profile)
+    h.set_pref(profile, "mail.server.server1.offline_download", True)
+    what = fix(profile)
+    before = flags_of(profile)
+    first = run_once(srv, profile)
+    for folder in ("INBOX", "Projets/2026"):
+        srv.add_messages(folder, SECOND_RUN_NEW)
+    second = run_once(srv, profile)
+    for folder, count in counts.items():
+        srv.trim_folder(folder, count)
+    return {"case": name, "fix": what, "flags_before": before, "run1": first, "run2": second}
+
+
+def restore(snapshot, profile):
+    """Put the snapshot back at the very path it was synced at (keys stay valid)."""
+    shutil.rmtree(profile, ignore_errors=True)
+    shutil.rmtree(profile + ".msf-moved", ignore_errors=True)
+    shutil.copytree(snapshot, profile, symlinks=True)
+
+
+def snapshot_of(profile):
+    snap = profile + ".snapshot"
+    shutil.rmtree(snap, ignore_errors=True)
+    shutil.copytree(profile, snap, symlinks=True)
+    return snap
+
+
+def cache_entry_shape(profile):
+    """Members and JSON types of each folderCache.json entry Thunderbird wrote."""
+    cache = h.read_folder_cache(profile) or {}
+    shape = {}
+    for key, entry in cache.items():
+        rel = os.path.relpath(key, profile)
+        shape[rel] = {k: type(v).__name__ for k, v in sorted(entry.items())}
+    return shape
+
+
+def copy_fixture(profile, dest):
+    """prefs.js, folderCache.json, compatibility.ini and the mail trees (.msf + small mbox)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    for name in ("prefs.js", "folderCache.json", "compatibility.ini", "times.json"):
+        if os.path.exists(os.path.join(profile, name)):
+            shutil.copy2(os.path.join(profile, name), os.path.join(dest, name))
+    for tree in ("ImapMail", "Mail"):
+        src = os.path.join(profile, tree)
+        for root, dirs, files in os.walk(src):
+            for name in files:
+                path = os.path.join(root, name)
+                if os.path.getsize(path) > 256 * 1024:
+                    continue
+                target = os.path.join(dest, os.path.relpath(path, profile))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy2(path, target)
+
+
+# ------------------------------------------------------------ report
+
+def fmt_bodies(bodies, srv):
+    cells = []
+    for folder in h.FOLDERS:
+        cells.append("%d/%d" % (bodies.get(folder, 0), srv.message_count(folder)))
+    return " ".join("%-7s" % c for c in cells)
+
+
+def special_unflagged(flags):
+    return all(not (flags.get(f, (None, None))[0] or 0) & h.OFFLINE_FLAG for f in SPECIAL)
+
+
+def print_table(results, srv_counts):
+    head = "%-4s %-48s %-40s %-7s %-9s %-7s %s" % (
+        "case", "fix", "run1 bodies " + "/".join(h.FOLDERS), "t_all", "srv_body",
+        "TrJk", "run2 (flags kept? +%d new)" % SECOND_RUN_NEW)
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        r1, r2 = r["run1"], r["run2"]
+        kept = all(bool((r2["flags_after"].get(f, (0, 0))[0] or 0) & h.OFFLINE_FLAG)
+                   for f in h.FOLDERS if f not in SPECIAL)
+        print("%-4s %-48s %-40s %-7s %-9s %-7s %s" % (
+            r["case"], r["fix"][:48],
+            " ".join(str(r1["bodies"].get(f, 0)) for f in h.FOLDERS),
+            r1["t_all_bodies_s"] if r1["t_all_bodies_s"] is not None else "-",
+            r1["server_body_fetches"],
+            "unflag" if special_unflagged(r1["flags_after"]) else "FLAGGED",
+            "bodies %s cache-flags-kept=%s" % (
+                " ".join(str(r2["bodies"].get(f, 0)) for f in h.FOLDERS), kept)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--workdir", default="/tmp/e2e-measure")
+    parser.add_argument("--fixtures", default=None,
+                        help="copy the synced profiles there (tests/fixtures/tb-profiles)")
+    parser.add_argument("--cases", default="a,b,c,c2,d,e,k0,k")
+    args = parser.parse_args()
+    missing = h.missing_tools()
+    if missing:
+        sys.exit("missing: %s" % ", ".join(missing))
+    os.makedirs(args.workdir, exist_ok=True)
+    wanted = args.cases.split(",")
+    results = {"messages": args.messages, "mork_reader": msf_reader()[1], "cases": []}
+    with h.ImapServer(messages=args.messages,
+                      workdir=os.path.join(args.workdir, "imap")) as srv:
+        orderly = os.path.join(args.workdir, "synced-offline-false")
+        h.make_profile(orderly, srv.port, False)
+        t0 = time.time()
+        tb = h.sync_profile(orderly)
+        results["first_sync"] = {
+            "seconds": round(time.time() - t0, 1), "ended": tb.how_ended,
+            "peak_pss_mb": tb.peak_pss_kb // 1024,
+            "bodies": h.bodies_on_disk(orderly),
+            "cache_written": h.read_folder_cache(orderly) is not None,
+            "flags": flags_of(orderly)}
+        results["cache_entry_shape"] = cache_entry_shape(orderly)
+        snap = snapshot_of(orderly)
+
+        killed = os.path.join(args.workdir, "synced-killed")
+        h.make_profile(killed, srv.port, False)
+        tbk = h.sync_profile(killed, kill=True)
+        results["killed_sync"] = {"ended": tbk.how_ended,
+                                  "cache_written": h.read_folder_cache(killed) is not None,
+                                  "msf": sorted(imap_msf_paths(killed)),
+                                  "flags": flags_of(killed)}
+        killed_snap = snapshot_of(killed)
+
+        if args.fixtures:
+            true_profile = os.path.join(args.workdir, "synced-offline-true")
+            h.make_profile(true_profile, srv.port, True)
+            with h.Thunderbird(true_profile) as tbt:
+                tbt.wait_for(h.bodies_reached(true_profile, expected_bodies(srv, h.FOLDERS)),
+                             POSITIVE_WAIT)
+                tbt.wait_idle(quiet=3, timeout=20)
+            copy_fixture(orderly, os.path.join(args.fixtures, "synced-offline-false"))
+            copy_fixture(true_profile, os.path.join(args.fixtures, "synced-offline-true"))
+            copy_fixture(killed, os.path.join(args.fixtures, "synced-killed"))
+            results["fixtures"] = {"synced-offline-false": orderly,
+                                   "synced-offline-true": true_profile,
+                                   "synced-killed": killed}
+
+        cases = [
+            ("a", snap, orderly, fix_nothing),
+            ("b", snap, orderly, fix_or_flags),
+            ("c", snap, orderly, fix_rebuild_cache),
+            ("c2", snap, orderly, lambda p: fix_rebuild_cache(p, minimal=True)),
+            ("d", snap, orderly, fix_one_entry_missing),
+            ("e", snap, orderly, fix_move_msf),
+            ("k0", killed_snap, killed, lambda p: "killed first sync; prefs.js only"),
+            ("k", killed_snap, killed,
+             lambda p: "killed first sync; " + fix_rebuild_cache(p)),
+        ]
+        for name, snapshot, profile, fix in cases:
+            if name not in wanted:
+                continue
+            base_counts = {f: srv.message_count(f) for f in h.FOLDERS}
+            res = measure_case(srv, snapshot, profile, name, fix)
+            res["server_messages_before"] = base_counts
+            results["cases"].append(res)
+            print("case %s done: run1 %s run2 %s" % (name, res["run1"]["bodies"],
+                                                     res["run2"]["bodies"]), flush=True)
+            with open(os.path.join(args.workdir, "results.json"), "w") as f:
+                json.dump(results, f, indent=1, ensure_ascii=False)
+        print()
+        print_table(results["cases"], None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
