@@ -244,10 +244,13 @@ def collect_profile(home, rel_parts, root, owner, explicit, max_bytes):
 
 
 def has_prefs(dir_fd, name):
+    """A profile folder, or a symlink to one (kept so that it is reported)."""
     try:
         child = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-    except OSError:
-        return False
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            return False
+        return os.path.isfile(os.path.join("/proc/self/fd/%d" % dir_fd, name, "prefs.js"))
     try:
         st = os.stat("prefs.js", dir_fd=child, follow_symlinks=False)
         return stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)

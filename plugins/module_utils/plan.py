@@ -80,9 +80,7 @@ class ProfileState:
             self.user_doc = self._parse("user.js")
         if self.errors:
             return
-        self.values = dict(self.prefs_doc.values)
-        if self.user_doc is not None:
-            self.values.update(self.user_doc.values)
+        self.values = prefs.effective_values(*[d for d in (self.prefs_doc, self.user_doc) if d is not None])
         if self.data.get("folderCache.json") is not None:
             try:
                 self.cache = fld.parse_folder_cache(self.data["folderCache.json"])
