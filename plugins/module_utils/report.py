@@ -1,0 +1,455 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report of the thunderbird_offline role: rows, counts, CSV, HTML (pure).
+
+Input: one entry per host of the play, ``{"host", "state", "result"}`` where
+``state`` is ``ok``, ``failed``, ``unreachable`` or ``not_run`` and ``result``
+the registered result of thunderbird_offline (or None). Every host gives at
+least one row, so none is silently missing.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import csv
+import io
+import json
+
+from html import escape as _escape
+
+COLUMNS = (
+    "host", "host_status", "user", "profile", "profile_name", "profile_status", "changes",
+    "account", "account_name", "email", "type", "server", "port", "security", "auth_method",
+    "password_exposed", "keep_messages", "sync_age_days", "size_limit_kb",
+    "folders_offline", "folders_total", "store_bytes", "backup_ready", "backup_ready_before",
+    "category", "mode", "message",
+)
+NUMERIC = frozenset(("port", "sync_age_days", "size_limit_kb", "folders_offline", "folders_total", "store_bytes"))
+
+HOST_ROW_CATEGORY = {"failed": "host_failed", "unreachable": "host_unreachable", "not_run": "host_not_run"}
+ERROR_CATEGORIES = frozenset(("profile_error", "host_error", "host_failed"))
+UNREACHABLE_CATEGORIES = frozenset(("host_unreachable", "host_not_run"))
+
+# (count key, French label, label in check mode)
+COUNTS = (
+    ("hosts", u"Postes", None),
+    ("profiles", u"Profils", None),
+    ("accounts", u"Comptes de messagerie (hors dossiers locaux)", None),
+    ("pop", u"Comptes POP (courrier sur le poste)", None),
+    ("imap_ready", u"IMAP prêts pour la sauvegarde", None),
+    ("imap_fixed", u"IMAP corrigés ce passage", u"IMAP à corriger (simulation)"),
+    ("imap_pending_running", u"IMAP en attente : Thunderbird ouvert", None),
+    ("imap_not_ready", u"IMAP non prêts, hors périmètre", None),
+    ("password_exposed", u"Mots de passe exposés (sans chiffrement)", None),
+    ("errors", u"Erreurs (postes en échec, profils illisibles)", None),
+    ("unreachable", u"Postes injoignables ou non traités", None),
+)
+
+HEADERS_FR = {
+    "host": u"Poste", "host_status": u"État du poste", "user": u"Utilisateur", "profile": u"Profil",
+    "profile_name": u"Nom du profil", "profile_status": u"Statut (ce passage)",
+    "changes": u"Modifications du profil", "account": u"Clé du compte",
+    "account_name": u"Compte", "email": u"Adresse", "type": u"Type", "server": u"Serveur", "port": u"Port",
+    "security": u"Sécurité", "auth_method": u"Authentification", "password_exposed": u"Mot de passe exposé",
+    "keep_messages": u"Conserver les messages", "sync_age_days": u"Âge max (jours, 0 = tous)",
+    "size_limit_kb": u"Taille max (Ko, 0 = aucune)", "folders_offline": u"Dossiers hors ligne",
+    "folders_total": u"Dossiers à synchroniser", "store_bytes": u"Taille sur disque",
+    "backup_ready": u"Prêt pour la sauvegarde", "backup_ready_before": u"Prêt avant",
+    "category": u"Catégorie", "mode": u"Mode", "message": u"Message",
+}
+
+CATEGORY_FR = {
+    "pop": u"POP", "imap_ready": u"IMAP prêt", "imap_fixed": u"IMAP corrigé",
+    "imap_to_fix": u"IMAP à corriger", "imap_pending_running": u"IMAP en attente (Thunderbird ouvert)",
+    "imap_not_ready": u"IMAP non prêt", "other": u"Autre (dossiers locaux, flux...)",
+    "profile_empty": u"Profil sans compte", "profile_error": u"Profil en erreur",
+    "host_error": u"Erreur du poste", "host_failed": u"Poste en échec",
+    "host_unreachable": u"Poste injoignable", "host_not_run": u"Poste non traité",
+    "host_empty": u"Poste sans profil Thunderbird",
+}
+
+_COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offline", "backup_ready")
+
+
+def classify_host(host, result, active):
+    """``state`` of a host: what the registered result and the play say."""
+    if isinstance(result, dict) and result:
+        if result.get("unreachable"):
+            return "unreachable"
+        if result.get("failed"):
+            return "failed"
+        if result.get("skipped"):
+            return "not_run"
+        return "ok"
+    return "not_run" if active else "unreachable"
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return value
+
+
+def _blank(host, host_status, mode):
+    row = dict((c, "") for c in COLUMNS)
+    row.update(host=host, host_status=host_status, mode=mode)
+    return row
+
+
+def _profile_status(record, check_mode):
+    status = record.get("status") or ""
+    if check_mode and status == "changed":
+        return "would_change"
+    return status
+
+
+def _changed_account(account):
+    before = account.get("before")
+    if not isinstance(before, dict):
+        return False
+    return any(before.get(k) != account.get(k) for k in _COMPARED if k in before)
+
+
+def account_category(account, record, check_mode):
+    kind = account.get("type")
+    if kind == "pop3":
+        return "pop"
+    if kind != "imap":
+        return "other"
+    if record.get("status") == "changed" and _changed_account(account):
+        return "imap_to_fix" if check_mode else "imap_fixed"
+    if account.get("backup_ready"):
+        return "imap_ready"
+    if record.get("status") == "skipped_running" or record.get("running"):
+        return "imap_pending_running"
+    return "imap_not_ready"
+
+
+def _age(account):
+    """0 = every age, as the role's variable; blank when not IMAP."""
+    if account.get("type") != "imap":
+        return None
+    return account.get("sync_age_days") or 0
+
+
+def _limit(account):
+    if account.get("type") != "imap":
+        return None
+    return account.get("size_limit_kb") or 0
+
+
+def account_row(base, account, record, check_mode):
+    row = dict(base)
+    before = account.get("before") if isinstance(account.get("before"), dict) else {}
+    row.update(
+        account=account.get("key"), account_name=account.get("name"), email=account.get("email"),
+        type=account.get("type"), server=account.get("hostname"), port=account.get("port"),
+        security=account.get("socket_type"), auth_method=account.get("auth_method"),
+        password_exposed=account.get("password_exposed"),
+        keep_messages=account.get("offline_download") if account.get("type") == "imap" else None,
+        sync_age_days=_age(account), size_limit_kb=_limit(account),
+        folders_offline=account.get("folders_offline"), folders_total=account.get("folders_total"),
+        store_bytes=account.get("store_bytes"), backup_ready=account.get("backup_ready"),
+        backup_ready_before=before.get("backup_ready", account.get("backup_ready")),
+        category=account_category(account, record, check_mode),
+        message="; ".join(account.get("problems") or []),
+    )
+    return dict((k, _cell(v)) for k, v in row.items())
+
+
+def profile_rows(host, host_status, record, check_mode, mode):
+    base = _blank(host, host_status, mode)
+    base.update(user=_cell(record.get("user")), profile=_cell(record.get("path")),
+                profile_name=_cell(record.get("name")),
+                profile_status=_profile_status(record, check_mode),
+                changes="; ".join(str(c) for c in record.get("changes") or []))
+    rows = []
+    if record.get("error") or record.get("status") == "error":
+        rows.append(dict(base, category="profile_error", message=record.get("error") or "error"))
+    accounts = record.get("accounts") or []
+    for account in accounts:
+        rows.append(account_row(base, account, record, check_mode))
+    if not rows:
+        rows.append(dict(base, category="profile_empty", message=u"no mail account"))
+    return rows
+
+
+def _facts(result):
+    facts = (result or {}).get("ansible_facts") or {}
+    return facts.get("thunderbird") or {}
+
+
+def host_rows(entry, check_mode):
+    host, state, result = entry["host"], entry["state"], entry.get("result") or {}
+    mode = "check" if check_mode else "apply"
+    rows = []
+    if state in HOST_ROW_CATEGORY:
+        message = result.get("msg") or {
+            "unreachable": u"host unreachable, or failed before this role ran",
+            "not_run": u"the role did not run on this host",
+        }.get(state, u"failed")
+        rows.append(dict(_blank(host, state, mode), category=HOST_ROW_CATEGORY[state], message=str(message)))
+    facts = _facts(result)
+    for error in facts.get("errors") or []:
+        rows.append(dict(_blank(host, state, mode), category="host_error", message=str(error)))
+    for record in facts.get("profiles") or []:
+        rows.extend(profile_rows(host, state, record, check_mode, mode))
+    if not rows:
+        rows.append(dict(_blank(host, state, mode), category="host_empty", message=u"no Thunderbird profile found"))
+    return rows
+
+
+def build_rows(entries, check_mode):
+    rows = []
+    for entry in sorted(entries, key=lambda e: e["host"]):
+        rows.extend(host_rows(entry, check_mode))
+    return rows
+
+
+def count(rows):
+    """The report's counts; each is a plain count of CSV rows (or of distinct
+    hosts/profiles), so anyone can recompute them from the CSV."""
+    accounts = [r for r in rows if r["account"] != "" and r["type"] != "none"]
+    categories = [r["category"] for r in rows]
+    return {
+        "hosts": len(set(r["host"] for r in rows)),
+        "profiles": len(set((r["host"], r["profile"]) for r in rows if r["profile"] != "")),
+        "accounts": len(accounts),
+        "pop": categories.count("pop"),
+        "imap_ready": categories.count("imap_ready"),
+        "imap_fixed": categories.count("imap_fixed") + categories.count("imap_to_fix"),
+        "imap_pending_running": categories.count("imap_pending_running"),
+        "imap_not_ready": categories.count("imap_not_ready"),
+        "password_exposed": sum(1 for r in accounts if r["password_exposed"] == "true"),
+        "errors": sum(1 for c in categories if c in ERROR_CATEGORIES),
+        "unreachable": sum(1 for c in categories if c in UNREACHABLE_CATEGORIES),
+    }
+
+
+def render_csv(rows):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(dict((k, _text(row[k])) for k in COLUMNS))
+    return out.getvalue()
+
+
+def _text(value):
+    return value if isinstance(value, str) else str(value)
+
+
+def esc(value):
+    return _escape(_text(value), quote=True)
+
+
+def _human_bytes(value):
+    if value == "":
+        return ""
+    size = float(value)
+    for unit in (u"o", u"Ko", u"Mo", u"Go"):
+        if size < 1024 or unit == u"Go":
+            text = ("%d" % size) if unit == u"o" else ("%.1f" % size).replace(".", ",")
+            return u"%s %s" % (text, unit)
+        size /= 1024.0
+    return value  # pragma: no cover
+
+
+_DISPLAY_BOOL = {"true": u"oui", "false": u"non"}
+
+
+def _display(column, value):
+    if column == "store_bytes":
+        return _human_bytes(value)
+    if column == "category":
+        return CATEGORY_FR.get(value, value)
+    if value in _DISPLAY_BOOL:
+        return _DISPLAY_BOOL[value]
+    return _text(value)
+
+
+def _row_html(row):
+    cells = []
+    for column in COLUMNS:
+        value = _text(row[column])
+        cells.append(u'<td data-column="%s" data-value="%s">%s</td>' % (
+            column, esc(value), esc(_display(column, value))))
+    return u'<tr data-category="%s" data-host-status="%s">%s</tr>' % (
+        esc(row["category"]), esc(row["host_status"]), u"".join(cells))
+
+
+def _card(key, label, value):
+    return (u'<button type="button" class="card card-%s" data-count="%s" data-value="%d">'
+            u'<span class="value">%d</span><span class="label">%s</span></button>') % (
+        esc(key), esc(key), value, value, esc(label))
+
+
+def render_html(rows, check_mode, generated=""):
+    counts = count(rows)
+    cards = u"".join(_card(key, (check_label if check_mode and check_label else label), counts[key])
+                     for key, label, check_label in COUNTS)
+    heads = u"".join(u'<th data-column="%s" data-type="%s" scope="col">%s</th>' % (
+        c, "number" if c in NUMERIC else "text", esc(HEADERS_FR[c])) for c in COLUMNS)
+    body = u"\n".join(_row_html(r) for r in rows)
+    mode = u"simulation (--check) : rien n'a été écrit sur les postes" if check_mode else u"application"
+    banner = (u'<p class="banner" id="check-mode">Rapport de simulation (--check) : aucun fichier n\'a été '
+              u'modifié ; « IMAP à corriger » compte les comptes que le passage réel corrigerait.</p>'
+              if check_mode else u"")
+    return _PAGE % {
+        "mode_key": "check" if check_mode else "apply",
+        "mode": esc(mode), "generated": esc(generated), "banner": banner, "cards": cards,
+        "heads": heads, "body": body, "counts_json": esc(json.dumps(counts, sort_keys=True)),
+        "legend": u"".join(u"<li><code>%s</code> : %s</li>" % (esc(k), esc(v)) for k, v in sorted(CATEGORY_FR.items())),
+        "style": _STYLE, "script": _SCRIPT,
+    }
+
+
+def build(entries, check_mode=False, generated=""):
+    rows = build_rows(entries, check_mode)
+    return {"rows": rows, "counts": count(rows), "csv": render_csv(rows),
+            "html": render_html(rows, check_mode, generated)}
+
+
+_STYLE = u"""
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1b1b1b; background: #fafafa; }
+h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
+.meta { color: #555; margin: 0 0 1rem; }
+.banner { background: #fff3cd; border: 1px solid #e0b000; padding: .6rem 1rem; border-radius: 6px; }
+#counts { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; }
+.card { border: 1px solid #ccd; border-radius: 8px; background: #fff; padding: .6rem .9rem; min-width: 9rem;
+        text-align: left; cursor: pointer; font: inherit; }
+.card .value { display: block; font-size: 1.6rem; font-weight: 700; }
+.card .label { display: block; font-size: .85rem; color: #444; }
+.card[aria-pressed="true"] { outline: 3px solid #2a62c9; }
+.card-errors .value, .card-unreachable .value, .card-password_exposed .value { color: #b3261e; }
+.card-imap_ready .value, .card-imap_fixed .value, .card-pop .value { color: #1d6b2f; }
+.card-imap_pending_running .value, .card-imap_not_ready .value { color: #9a5b00; }
+table { border-collapse: collapse; background: #fff; font-size: .85rem; }
+th, td { border: 1px solid #d6d6e0; padding: .25rem .45rem; text-align: left; vertical-align: top; }
+th { background: #eef0f6; cursor: pointer; position: sticky; top: 0; user-select: none; }
+th[aria-sort="ascending"]::after { content: " \\25B2"; }
+th[aria-sort="descending"]::after { content: " \\25BC"; }
+tr[data-category^="host_"] td, tr[data-category="profile_error"] td { background: #fdecea; }
+tr[data-category="imap_pending_running"] td { background: #fff8e1; }
+td[data-column="profile"], td[data-column="message"], td[data-column="changes"] { max-width: 28rem; word-break: break-all; }
+"""
+
+_SCRIPT = u"""
+(function () {
+  "use strict";
+  var table = document.getElementById("accounts");
+  var body = table.tBodies[0];
+  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var cards = Array.prototype.slice.call(document.querySelectorAll("#counts .card"));
+  var CATEGORIES = {
+    pop: ["pop"], imap_ready: ["imap_ready"], imap_fixed: ["imap_fixed", "imap_to_fix"],
+    imap_pending_running: ["imap_pending_running"], imap_not_ready: ["imap_not_ready"],
+    errors: ["profile_error", "host_error", "host_failed"], unreachable: ["host_unreachable", "host_not_run"]
+  };
+
+  function sortKey(row, index, numeric) {
+    var value = row.cells[index].getAttribute("data-value");
+    if (numeric) { return value === "" ? -Infinity : Number(value); }
+    return value.toLowerCase();
+  }
+
+  function sortBy(th, descending) {
+    var index = heads.indexOf(th);
+    var numeric = th.getAttribute("data-type") === "number";
+    var rows = Array.prototype.slice.call(body.rows).map(function (row, position) {
+      return {row: row, key: sortKey(row, index, numeric), position: position};
+    });
+    rows.sort(function (a, b) {
+      if (a.key < b.key) { return descending ? 1 : -1; }
+      if (a.key > b.key) { return descending ? -1 : 1; }
+      return a.position - b.position;
+    });
+    rows.forEach(function (item) { body.appendChild(item.row); });
+    heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    document.body.setAttribute("data-sorted-by", th.getAttribute("data-column") + (descending ? ":desc" : ""));
+  }
+
+  function filterBy(card) {
+    var pressed = card.getAttribute("aria-pressed") === "true";
+    cards.forEach(function (c) { c.setAttribute("aria-pressed", "false"); });
+    var key = card.getAttribute("data-count");
+    var shown = 0;
+    Array.prototype.forEach.call(body.rows, function (row) {
+      var visible = true;
+      if (!pressed) {
+        if (key === "password_exposed") {
+          visible = row.querySelector('td[data-column="password_exposed"]').getAttribute("data-value") === "true";
+        } else if (CATEGORIES[key]) {
+          visible = CATEGORIES[key].indexOf(row.getAttribute("data-category")) >= 0;
+        } else if (key === "accounts") {
+          visible = row.querySelector('td[data-column="account"]').getAttribute("data-value") !== "" &&
+            row.querySelector('td[data-column="type"]').getAttribute("data-value") !== "none";
+        }
+      }
+      row.hidden = !visible;
+      if (visible) { shown += 1; }
+    });
+    if (!pressed) { card.setAttribute("aria-pressed", "true"); }
+    document.body.setAttribute("data-filter", pressed ? "" : key);
+    document.body.setAttribute("data-shown-rows", String(shown));
+  }
+
+  heads.forEach(function (th) {
+    th.addEventListener("click", function () {
+      sortBy(th, th.getAttribute("aria-sort") === "ascending");
+    });
+  });
+  cards.forEach(function (card) {
+    card.setAttribute("aria-pressed", "false");
+    card.addEventListener("click", function () { filterBy(card); });
+  });
+
+  // #sort=<column>[:desc] and #filter=<count> click the header or the card
+  // once the page is loaded, as a user would: the tests drive the page so.
+  var sort = /(?:^#|&)sort=([a-z_]+)(:desc)?/.exec(location.hash);
+  if (sort) {
+    var th = table.querySelector('th[data-column="' + sort[1] + '"]');
+    if (th) { th.click(); if (sort[2]) { th.click(); } }
+  }
+  var filter = /(?:^#|&)filter=([a-z_]+)/.exec(location.hash);
+  if (filter) {
+    var card = document.querySelector('#counts .card[data-count="' + filter[1] + '"]');
+    if (card) { card.click(); }
+  }
+  document.body.setAttribute("data-script", "ready");
+})();
+"""
+
+_PAGE = u"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Thunderbird : courrier conservé sur les postes</title>
+<style>%(style)s</style>
+</head>
+<body data-mode="%(mode_key)s">
+<h1>Thunderbird : courrier conservé sur les postes</h1>
+<p class="meta">Mode : %(mode)s. Généré le %(generated)s.</p>
+%(banner)s
+<section id="counts" data-counts="%(counts_json)s">%(cards)s</section>
+<p>Cliquez sur un compteur pour filtrer le tableau, sur un en-tête pour trier. Les attributs
+<code>data-value</code> des cellules et le fichier CSV voisin portent les valeurs brutes.</p>
+<table id="accounts">
+<thead><tr>%(heads)s</tr></thead>
+<tbody>
+%(body)s
+</tbody>
+</table>
+<h2>Catégories</h2>
+<ul id="legend">%(legend)s</ul>
+<script>%(script)s</script>
+</body>
+</html>
+"""
