@@ -12,6 +12,7 @@ Run as root:
     python3 fleet.py build    --prefix tbdemo_ [--base DIR] [--no-lock]
     python3 fleet.py teardown --prefix tbdemo_ [--base DIR]
     python3 fleet.py hash     --prefix tbdemo_ [--base DIR]   (JSON on stdout)
+    python3 fleet.py compare  --prefix tbdemo_ --before FILE  (JSON on stdout)
 """
 
 import argparse
@@ -206,12 +207,16 @@ def build(prefix, base=None, lock=True):
     """Create the fleet (again, from scratch for the profiles); returns its manifest."""
     check_prefix(prefix)
     base = fleet_base(prefix, base)
-    os.umask(0o077)  # Thunderbird's own modes: 0700 folders, 0600 files
-    os.makedirs(os.path.join(base, "home"), exist_ok=True)
-    os.chmod(base, 0o755)
-    os.chmod(os.path.join(base, "home"), 0o755)
+    for folder in (os.path.dirname(base), base, os.path.join(base, "home")):
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            os.chmod(folder, 0o755)  # the users traverse it to their homes
     stop_locker(base)
-    users = [build_user(base, prefix, suffix) for suffix in FLEET]
+    umask = os.umask(0o077)  # Thunderbird's own modes: 0700 folders, 0600 files
+    try:
+        users = [build_user(base, prefix, suffix) for suffix in FLEET]
+    finally:
+        os.umask(umask)
     manifest = {"prefix": prefix, "base": base, "users": users, "locker_pid": None}
     if lock:
         locked = [(u, p) for u in users for p in u["profiles"] if p["kind"] == "imap_online_locked"]
@@ -232,12 +237,24 @@ def fleet_users(prefix, base):
     return found
 
 
+def remove_user(name, wait=15.0):
+    """userdel, waiting while a session of the user ends (userdel exits 8)."""
+    deadline = time.time() + wait
+    while True:
+        proc = subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if proc.returncode == 0:
+            return
+        if proc.returncode != 8 or time.time() > deadline:
+            raise SystemExit("fleet: userdel %s: %s" % (name, proc.stderr.strip()))
+        time.sleep(0.5)
+
+
 def teardown(prefix, base=None):
     check_prefix(prefix)
     base = fleet_base(prefix, base)
     stop_locker(base)
     for entry in fleet_users(prefix, base):
-        run("userdel", entry.pw_name)
+        remove_user(entry.pw_name)
     if os.path.isdir(base):
         shutil.rmtree(base)
 
@@ -269,17 +286,53 @@ def hash_homes(prefix, base=None):
     return state
 
 
+BACKUP = re.compile(r"^(?P<original>.+)\.\d{8}T\d{6}Z\.bak$")
+
+
+def compare(before, after):
+    """What changed between two hash_homes() states.
+
+    ``changed``: files whose bytes, owner, mode or mtime differ, and folders
+    whose owner or mode differ (a folder's mtime moves when a file is added);
+    ``added``/``removed``: entries; ``backups``: each added ``*.<stamp>.bak``
+    with whether its bytes, owner and mode are those of its original before.
+    """
+    changed = []
+    for rel in sorted(set(before) & set(after)):
+        old, new = before[rel], after[rel]
+        if "sha256" in old or "link" in old or "sha256" in new:
+            if old != new:
+                changed.append(rel)
+        elif any(old.get(k) != new.get(k) for k in ("uid", "gid", "mode")):
+            changed.append(rel)
+    added = sorted(set(after) - set(before))
+    backups = {}
+    for rel in added:
+        match = BACKUP.match(rel)
+        if match:
+            original = before.get(match.group("original"), {})
+            backups[rel] = {"original": match.group("original"),
+                            "same_bytes": original.get("sha256") == after[rel].get("sha256"),
+                            "same_owner_mode": all(original.get(k) == after[rel].get(k) for k in ("uid", "gid", "mode"))}
+    return {"changed": changed, "added": added, "removed": sorted(set(before) - set(after)), "backups": backups}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "teardown", "hash"])
+    parser.add_argument("action", choices=["build", "teardown", "hash", "compare"])
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--base")
     parser.add_argument("--no-lock", action="store_true", help="do not hold the Thunderbird lock of elise")
+    parser.add_argument("--before", help="compare: a saved 'hash' output; the homes now are compared to it")
     args = parser.parse_args(argv)
     if args.action == "build":
         json.dump(build(args.prefix, args.base, lock=not args.no_lock), sys.stdout, indent=1)
     elif args.action == "teardown":
         teardown(args.prefix, args.base)
+    elif args.action == "compare":
+        with open(args.before) as f:
+            before = json.load(f)
+        json.dump(compare(before, hash_homes(args.prefix, args.base)), sys.stdout, indent=1, sort_keys=True)
     else:
         json.dump(hash_homes(args.prefix, args.base), sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
