@@ -12,8 +12,8 @@ options:
   users:
     description:
       - Local user names whose Thunderbird profiles are looked for.
-      - When omitted, every local user is looked at (Linux: every home of C(/etc/passwd);
-        Windows: every profile of the registry's ProfileList).
+      - When omitted, every local user is looked at. On Linux, every home of C(/etc/passwd);
+        on Windows, every profile of the registry's ProfileList.
       - Ignored when O(profiles) is given.
     type: list
     elements: str
@@ -30,7 +30,7 @@ notes:
     C(~/snap/thunderbird/common/.thunderbird) and the flatpak folders
     C(~/.var/app/<id>/.thunderbird) on Linux, and in C(%APPDATA%\Thunderbird) on Windows.
   - A profile whose folder has a symbolic link below the home, whose C(prefs.js) does not
-    parse, or whose files are not owned by its user is reported with an O(error) and never
+    parse, or whose files are not owned by its user is reported with an C(error) and never
     written; the other profiles of the host proceed.
   - Windows hosts are supported through an action plugin that runs the logic on the
     controller; see the collection README.

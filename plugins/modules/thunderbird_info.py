@@ -87,7 +87,7 @@ ansible_facts:
             running: {description: Whether Thunderbird holds the profile lock now., type: bool}
             root: {description: Thunderbird folder holding the profile (null for an explicit path)., type: str}
             version: {description: Thunderbird version that last used the profile (compatibility.ini)., type: str}
-            error: {description: Why the profile could not be read or changed, else null., type: str}
+            error: {description: 'Why the profile could not be read or changed, else null.', type: str}
             status:
               description: C(unchanged) for thunderbird_info; see thunderbird_offline for the others.
               type: str
@@ -102,7 +102,7 @@ ansible_facts:
                 name: {description: Account name shown by Thunderbird., type: str}
                 type: {description: "C(imap), C(pop3), C(none) (Local Folders), C(nntp), C(rss), ...", type: str}
                 hostname: {description: Server host name., type: str}
-                port: {description: Port in use, defaults applied., type: int}
+                port: {description: 'Port in use, defaults applied.', type: int}
                 username: {description: Login name., type: str}
                 email: {description: Address of the account's first identity., type: str}
                 socket_type: {description: "C(plain), C(starttls) or C(tls).", type: str}

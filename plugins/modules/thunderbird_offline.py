@@ -15,8 +15,8 @@ description:
     settings (by default every message, whatever its age and size), and flags every
     existing folder but Trash and Junk for offline use, so that Thunderbird downloads
     the bodies of existing folders too at its next start.
-  - Setting the preference alone is not enough for folders Thunderbird already knows:
-    each folder carries its own Offline flag, which this module sets in the profile's
+  - Setting the preference alone is not enough for folders Thunderbird already knows.
+    Each folder carries its own Offline flag, which this module sets in the profile's
     C(folderCache.json) (adding an entry built from the folder's C(.msf) summary when
     the cache lacks one).
   - Profiles in use by a running Thunderbird are skipped (or fail, see O(if_running)),
