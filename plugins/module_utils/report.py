@@ -24,6 +24,16 @@ COLUMNS = (
     "folders_offline", "folders_total", "store_bytes", "backup_ready", "backup_ready_before",
     "category", "mode", "message",
 )
+# The page's column order: what an admin reads first; DETAIL columns are
+# shown on demand (every value stays in the page either way).
+DISPLAY = (
+    "host", "user", "category", "profile_status", "message", "email", "account_name", "type", "server",
+    "security", "password_exposed", "keep_messages", "sync_age_days", "size_limit_kb",
+    "folders_offline", "folders_total", "store_bytes", "backup_ready",
+    "host_status", "profile_name", "profile", "account", "port", "auth_method", "backup_ready_before",
+    "changes", "mode",
+)
+DETAIL = frozenset(DISPLAY[DISPLAY.index("host_status"):])
 NUMERIC = frozenset(("port", "sync_age_days", "size_limit_kb", "folders_offline", "folders_total", "store_bytes"))
 
 HOST_ROW_CATEGORY = {"failed": "host_failed", "unreachable": "host_unreachable", "not_run": "host_not_run"}
@@ -61,7 +71,7 @@ HEADERS_FR = {
 CATEGORY_FR = {
     "pop": u"POP", "imap_ready": u"IMAP prêt", "imap_fixed": u"IMAP corrigé",
     "imap_to_fix": u"IMAP à corriger", "imap_pending_running": u"IMAP en attente (Thunderbird ouvert)",
-    "imap_not_ready": u"IMAP non prêt", "other": u"Autre (dossiers locaux, flux...)",
+    "imap_not_ready": u"IMAP non prêt", "local": u"Dossiers locaux", "other": u"Autre (flux, forums...)",
     "profile_empty": u"Profil sans compte", "profile_error": u"Profil en erreur",
     "host_error": u"Erreur du poste", "host_failed": u"Poste en échec",
     "host_unreachable": u"Poste injoignable", "host_not_run": u"Poste non traité",
@@ -118,6 +128,8 @@ def account_category(account, record, check_mode):
     kind = account.get("type")
     if kind == "pop3":
         return "pop"
+    if kind == "none":
+        return "local"
     if kind != "imap":
         return "other"
     if record.get("status") == "changed" and _changed_account(account):
@@ -144,12 +156,15 @@ def _limit(account):
 
 def account_row(base, account, record, check_mode):
     row = dict(base)
+    network = account.get("type") != "none"  # Local Folders has no server
     before = account.get("before") if isinstance(account.get("before"), dict) else {}
     row.update(
         account=account.get("key"), account_name=account.get("name"), email=account.get("email"),
-        type=account.get("type"), server=account.get("hostname"), port=account.get("port"),
-        security=account.get("socket_type"), auth_method=account.get("auth_method"),
-        password_exposed=account.get("password_exposed"),
+        type=account.get("type"), server=account.get("hostname") if network else None,
+        port=account.get("port") if network else None,
+        security=account.get("socket_type") if network else None,
+        auth_method=account.get("auth_method") if network else None,
+        password_exposed=account.get("password_exposed") if network else None,
         keep_messages=account.get("offline_download") if account.get("type") == "imap" else None,
         sync_age_days=_age(account), size_limit_kb=_limit(account),
         folders_offline=account.get("folders_offline"), folders_total=account.get("folders_total"),
@@ -260,24 +275,38 @@ def _human_bytes(value):
 
 
 _DISPLAY_BOOL = {"true": u"oui", "false": u"non"}
+_DISPLAY = {
+    "category": CATEGORY_FR,
+    "profile_status": {"changed": u"modifié", "would_change": u"à modifier", "unchanged": u"inchangé",
+                       "skipped_running": u"laissé : Thunderbird ouvert", "error": u"erreur"},
+    "host_status": {"ok": u"traité", "failed": u"en échec", "unreachable": u"injoignable",
+                    "not_run": u"non traité"},
+    "type": {"imap": u"IMAP", "pop3": u"POP", "none": u"local"},
+    "security": {"plain": u"aucune", "starttls": u"STARTTLS", "tls": u"SSL/TLS"},
+    "mode": {"apply": u"application", "check": u"simulation"},
+}
 
 
 def _display(column, value):
     if column == "store_bytes":
         return _human_bytes(value)
-    if column == "category":
-        return CATEGORY_FR.get(value, value)
+    if column in _DISPLAY:
+        return _DISPLAY[column].get(value, value)
     if value in _DISPLAY_BOOL:
         return _DISPLAY_BOOL[value]
     return _text(value)
 
 
+def _detail(column):
+    return u' class="detail"' if column in DETAIL else u""
+
+
 def _row_html(row):
     cells = []
-    for column in COLUMNS:
+    for column in DISPLAY:
         value = _text(row[column])
-        cells.append(u'<td data-column="%s" data-value="%s">%s</td>' % (
-            column, esc(value), esc(_display(column, value))))
+        cells.append(u'<td data-column="%s" data-value="%s"%s>%s</td>' % (
+            column, esc(value), _detail(column), esc(_display(column, value))))
     return u'<tr data-category="%s" data-host-status="%s">%s</tr>' % (
         esc(row["category"]), esc(row["host_status"]), u"".join(cells))
 
@@ -292,8 +321,8 @@ def render_html(rows, check_mode, generated=""):
     counts = count(rows)
     cards = u"".join(_card(key, (check_label if check_mode and check_label else label), counts[key])
                      for key, label, check_label in COUNTS)
-    heads = u"".join(u'<th data-column="%s" data-type="%s" scope="col">%s</th>' % (
-        c, "number" if c in NUMERIC else "text", esc(HEADERS_FR[c])) for c in COLUMNS)
+    heads = u"".join(u'<th data-column="%s" data-type="%s" scope="col"%s>%s</th>' % (
+        c, "number" if c in NUMERIC else "text", _detail(c), esc(HEADERS_FR[c])) for c in DISPLAY)
     body = u"\n".join(_row_html(r) for r in rows)
     mode = u"simulation (--check) : rien n'a été écrit sur les postes" if check_mode else u"application"
     banner = (u'<p class="banner" id="check-mode">Rapport de simulation (--check) : aucun fichier n\'a été '
@@ -335,7 +364,12 @@ th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
 tr[data-category^="host_"] td, tr[data-category="profile_error"] td { background: #fdecea; }
 tr[data-category="imap_pending_running"] td { background: #fff8e1; }
-td[data-column="profile"], td[data-column="message"], td[data-column="changes"] { max-width: 28rem; word-break: break-all; }
+td[data-column="message"], td[data-column="changes"] { min-width: 10rem; max-width: 26rem; overflow-wrap: anywhere; }
+td[data-column="profile"] { min-width: 18rem; overflow-wrap: anywhere; }
+td[data-column="host"], td[data-column="user"] { white-space: nowrap; }
+.detail { display: none; }
+body.all-columns .detail { display: table-cell; }
+.tools { margin: .5rem 0; }
 """
 
 _SCRIPT = u"""
@@ -399,6 +433,9 @@ _SCRIPT = u"""
     document.body.setAttribute("data-shown-rows", String(shown));
   }
 
+  document.getElementById("all-columns").addEventListener("change", function (event) {
+    document.body.classList.toggle("all-columns", event.target.checked);
+  });
   heads.forEach(function (th) {
     th.addEventListener("click", function () {
       sortBy(th, th.getAttribute("aria-sort") === "ascending");
@@ -441,6 +478,8 @@ _PAGE = u"""<!DOCTYPE html>
 <section id="counts" data-counts="%(counts_json)s">%(cards)s</section>
 <p>Cliquez sur un compteur pour filtrer le tableau, sur un en-tête pour trier. Les attributs
 <code>data-value</code> des cellules et le fichier CSV voisin portent les valeurs brutes.</p>
+<p class="tools"><label><input type="checkbox" id="all-columns"> Afficher toutes les colonnes
+(profil, clé du compte, port, authentification, modifications...)</label></p>
 <table id="accounts">
 <thead><tr>%(heads)s</tr></thead>
 <tbody>

@@ -13,6 +13,7 @@ Run as root:
     python3 fleet.py teardown --prefix tbdemo_ [--base DIR]
     python3 fleet.py hash     --prefix tbdemo_ [--base DIR]   (JSON on stdout)
     python3 fleet.py compare  --prefix tbdemo_ --before FILE  (JSON on stdout)
+    python3 fleet.py inventory --prefix tbdemo_ [--unreachable]  (JSON inventory on stdout)
 """
 
 import argparse
@@ -23,6 +24,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -286,6 +288,38 @@ def hash_homes(prefix, base=None):
     return state
 
 
+def closed_port():
+    """A loopback port nothing listens on (just released by the kernel)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def inventory(prefix, python="/usr/bin/python3", unreachable=False, failing=False, servers=None):
+    """An Ansible inventory (dict) of the fleet as workstations reached
+    locally: poste-01 (alice, bruno, chloe) and poste-02 (damien, elise,
+    fanny); optionally a workstation that is switched off (unreachable), one
+    that fails (elise's open profile with if_running=fail) and a server
+    filter on poste-02."""
+    local = {"ansible_connection": "local", "ansible_python_interpreter": python}
+    hosts = {
+        "poste-01": dict(local, thunderbird_offline_users=[prefix + u for u in ("alice", "bruno", "chloe")]),
+        "poste-02": dict(local, thunderbird_offline_users=[prefix + u for u in ("damien", "elise", "fanny")]),
+    }
+    if servers:
+        hosts["poste-02"]["thunderbird_offline_servers"] = list(servers)
+    if failing:
+        hosts["poste-03"] = dict(local, thunderbird_offline_users=[prefix + "elise"],
+                                 thunderbird_offline_if_running="fail")
+    if unreachable:
+        hosts["poste-eteint"] = {"ansible_host": "127.0.0.1", "ansible_port": closed_port(),
+                                 "ansible_user": "nobody", "ansible_connection": "ssh",
+                                 "ansible_ssh_common_args": "-o ConnectTimeout=5 -o StrictHostKeyChecking=no"}
+    return {"workstations": {"hosts": hosts}}
+
+
 BACKUP = re.compile(r"^(?P<original>.+)\.\d{8}T\d{6}Z\.bak$")
 
 
@@ -319,16 +353,20 @@ def compare(before, after):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "teardown", "hash", "compare"])
+    parser.add_argument("action", choices=["build", "teardown", "hash", "compare", "inventory"])
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--base")
     parser.add_argument("--no-lock", action="store_true", help="do not hold the Thunderbird lock of elise")
     parser.add_argument("--before", help="compare: a saved 'hash' output; the homes now are compared to it")
+    parser.add_argument("--python", default="/usr/bin/python3", help="inventory: the workstations' Python")
+    parser.add_argument("--unreachable", action="store_true", help="inventory: add a switched-off workstation")
     args = parser.parse_args(argv)
     if args.action == "build":
         json.dump(build(args.prefix, args.base, lock=not args.no_lock), sys.stdout, indent=1)
     elif args.action == "teardown":
         teardown(args.prefix, args.base)
+    elif args.action == "inventory":
+        json.dump(inventory(args.prefix, args.python, unreachable=args.unreachable), sys.stdout, indent=1)
     elif args.action == "compare":
         with open(args.before) as f:
             before = json.load(f)
