@@ -14,6 +14,7 @@ Run as root:
     python3 fleet.py hash     --prefix tbdemo_ [--base DIR]   (JSON on stdout)
     python3 fleet.py compare  --prefix tbdemo_ --before FILE  (JSON on stdout)
     python3 fleet.py inventory --prefix tbdemo_ [--unreachable]  (JSON inventory on stdout)
+    python3 fleet.py unlock   --prefix tbdemo_   (stop holding elise's Thunderbird lock)
 """
 
 import argparse
@@ -353,7 +354,7 @@ def compare(before, after):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "teardown", "hash", "compare", "inventory"])
+    parser.add_argument("action", choices=["build", "teardown", "hash", "compare", "inventory", "unlock"])
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--base")
     parser.add_argument("--no-lock", action="store_true", help="do not hold the Thunderbird lock of elise")
@@ -365,6 +366,8 @@ def main(argv=None):
         json.dump(build(args.prefix, args.base, lock=not args.no_lock), sys.stdout, indent=1)
     elif args.action == "teardown":
         teardown(args.prefix, args.base)
+    elif args.action == "unlock":
+        stop_locker(fleet_base(args.prefix, args.base))
     elif args.action == "inventory":
         json.dump(inventory(args.prefix, args.python, unreachable=args.unreachable), sys.stdout, indent=1)
     elif args.action == "compare":
