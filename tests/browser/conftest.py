@@ -19,6 +19,11 @@ def report(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("the fleet is made of real local users: root only")
     tmp = tmp_path_factory.mktemp("browser-report")
+    with fleet.exclusive(PREFIX):
+        return make_report(tmp)
+
+
+def make_report(tmp):
     fleet.teardown(PREFIX)
     fleet.build(PREFIX)
     try:

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+import fleet
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -19,7 +21,15 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the scenarios create users and start sshd: root only")
 
 
+PREFIXES = {"default": "tbmol_", "check": "tbmolc_"}  # as in each scenario's molecule.yml
+
+
 def molecule(scenario):
+    with fleet.exclusive(PREFIXES[scenario]):
+        return run_molecule(scenario)
+
+
+def run_molecule(scenario):
     env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
                ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PY_COLORS="0", ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="0")

@@ -20,10 +20,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the fleet is made of 
 
 @pytest.fixture(scope="module")
 def sandbox_fleet():
-    fleet.teardown(PREFIX)
-    manifest = fleet.build(PREFIX)
-    yield manifest
-    fleet.teardown(PREFIX)
+    with fleet.exclusive(PREFIX):
+        fleet.teardown(PREFIX)
+        manifest = fleet.build(PREFIX)
+        yield manifest
+        fleet.teardown(PREFIX)
 
 
 @pytest.fixture(scope="module")

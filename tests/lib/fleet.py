@@ -18,6 +18,8 @@ Run as root:
 """
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -70,6 +72,19 @@ def accounts_for(kind, user):
         return [sandbox.pop("pop.laposte.example", user, socket=3, auth=3),
                 sandbox.imap("imap.perso.example", user, offline=None, flagged=False, socket=2)]
     raise ValueError(kind)
+
+
+@contextlib.contextmanager
+def exclusive(prefix):
+    """Hold the fleet's lock file, so that two test sessions on one machine
+    take turns with the same users instead of tearing down each other's."""
+    folder = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
+    with open(os.path.join(folder, "tbfleet-%s.lock" % prefix.rstrip("_")), "a") as handle:
+        fcntl.lockf(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def check_prefix(prefix):
