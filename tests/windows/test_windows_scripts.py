@@ -1,0 +1,142 @@
+"""collect.ps1 and commit.ps1: parsed by a real PowerShell grammar
+(tree-sitter-powershell, run by node), checked for Windows PowerShell 5.1
+compatibility and for mistakes that only running them would show, and
+matched function for function by their Python twin.
+
+Needs `npm ci` in tests/windows (see docs/windows.md); without node_modules
+the grammar tests fail rather than skip, since they are the only check the
+scripts get here.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_host
+
+import twin
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("collect", "commit"))
+
+# Windows PowerShell 5.1 cmdlets the scripts may call; anything else must be
+# a function of the same script (a typo would otherwise only show on a host).
+CMDLETS = {"add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object",
+           "where-object", "convertto-json"}
+AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$env:systemdrive",
+             "$erroractionpreference", "$progresspreference"}
+
+# PowerShell 6+ syntax and text I/O that would re-encode bytes.
+FORBIDDEN = [
+    (r"\?\?", "null-coalescing ?? is PowerShell 7"),
+    (r"\?\.", "null-conditional ?. is PowerShell 7"),
+    (r"\s\?\s[^:\n]+\s:\s", "ternary ? : is PowerShell 7"),
+    (r"&&|\|\|", "pipeline chain operators are PowerShell 7"),
+    (r"-Parallel\b", "ForEach-Object -Parallel is PowerShell 7"),
+    (r"-AsHashtable\b|-AsArray\b|-EnumsAsStrings\b", "ConvertFrom/To-Json option of PowerShell 6+"),
+    (r"\b(Join-String|Test-Json|Get-Error)\b", "cmdlet of PowerShell 6+"),
+    (r"-Encoding\s+\w+", "text encoding: files are read and written as bytes"),
+    (r"\b(Get-Content|Set-Content|Add-Content|Out-File)\b", "text cmdlet: files are read and written as bytes"),
+    (r"::(ReadAllText|WriteAllText|ReadAllLines|WriteAllLines|AppendAllText)\b", "text API"),
+    (r"\bclean\s*\{", "clean block is PowerShell 7.3"),
+]
+# No Thunderbird logic in PowerShell: the plan (Python) owns it.
+THUNDERBIRD_LOGIC = [r"user_pref", r"mail\.server", r"mail\.account", r"IsRelative", r"offline",
+                     r"0x0?8000000", r"\[Profile", r"autosync"]
+
+
+def node_parse(paths, stdin=None):
+    if not shutil.which("node"):
+        pytest.fail("node is needed to parse the PowerShell scripts")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "web-tree-sitter")):
+        pytest.fail("run `npm ci` in tests/windows first (see docs/windows.md)")
+    proc = subprocess.run(["node", "--liftoff-only", os.path.join(HERE, "parse_ps.mjs")] + list(paths), input=stdin,
+                          capture_output=True, text=True, timeout=120, cwd=HERE)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def problems(parsed):
+    """Syntax errors, unknown commands, wrong argument counts and variables
+    read but never assigned, in one parsed script."""
+    found = ["%(type)s at line %(row)d:%(column)d near %(text)r" % e for e in parsed["errors"]]
+    functions = dict((f["name"].lower(), f["parameters"]) for f in parsed["functions"])
+    for call in parsed["commands"]:
+        name = (call["name"] or "").lower()
+        if name in functions:
+            if call["positional"] is not None and call["positional"] != functions[name]:
+                found.append("line %d: %s called with %d arguments, takes %d" % (
+                    call["row"], call["name"], call["positional"], functions[name]))
+        elif name not in CMDLETS:
+            found.append("line %d: unknown command %s" % (call["row"], call["name"]))
+    assigned = set(v.lower() for v in parsed["assigned"])
+    for variable in sorted(set(v.lower() for v in parsed["variables"]) - assigned - AUTOMATIC):
+        found.append("variable %s is read but never assigned" % variable)
+    return found
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    results = node_parse([SCRIPTS["collect"], SCRIPTS["commit"]])
+    return dict(zip(("collect", "commit"), results))
+
+
+@pytest.mark.parametrize("name", ["collect", "commit"])
+def test_script_parses_without_error_and_calls_only_what_exists(parsed, name):
+    assert parsed[name]["functions"], "the grammar found no function: not a real parse"
+    assert problems(parsed[name]) == []
+
+
+def test_bootstrap_parses():
+    result = node_parse(["-"], stdin=windows_host.BOOTSTRAP)[0]
+    assert result["errors"] == []
+    assert [c["name"] for c in result["commands"]] == ["Where-Object", "([ScriptBlock]::Create($script))"]
+
+
+def test_checks_catch_what_they_look_for():
+    bad = ("function Get-A {\n    param($X, $Y)\n    return $X\n}\n"
+           "$v = $a ?? 2\nGet-A 1\nGet-B\n$w = $undefinedThing\n")
+    found = problems(node_parse(["-"], stdin=bad)[0])
+    assert any(p.startswith("ERROR") for p in found), found
+    assert any("Get-A called with 1 arguments, takes 2" in p for p in found), found
+    assert any("unknown command Get-B" in p for p in found), found
+    assert any("$undefinedthing" in p for p in found), found
+
+
+@pytest.mark.parametrize("name", ["collect", "commit"])
+def test_script_is_windows_powershell_51_and_byte_exact(name):
+    with open(SCRIPTS[name], "rb") as f:
+        raw = f.read()
+    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and b"\t" not in raw
+    raw.decode("ascii")  # Windows PowerShell reads a BOM-less script in the ANSI code page
+    text = raw.decode("ascii")
+    code = "\n".join(line.split("#", 1)[0] if line.lstrip().startswith("#") else line for line in text.splitlines())
+    for pattern, why in FORBIDDEN:
+        match = re.search(pattern, code, re.I)
+        assert match is None, "%s.ps1: %r: %s" % (name, match.group(0), why)
+    for pattern in THUNDERBIRD_LOGIC:
+        assert re.search(pattern, code, re.I) is None, "%s.ps1 holds Thunderbird logic: %s" % (name, pattern)
+    for number, line in enumerate(text.splitlines(), 1):
+        assert len(line) <= 160, "%s.ps1:%d longer than 160 characters (pslint)" % (name, number)
+        assert (len(line) - len(line.lstrip(" "))) % 4 == 0, "%s.ps1:%d indentation" % (name, number)
+
+
+@pytest.mark.parametrize("name", ["collect", "commit"])
+def test_twin_has_every_function_of_the_script(parsed, name):
+    """The twin mirrors the script function for function: Get-ChildEntry is
+    Twin.get_child_entry."""
+    for function in parsed[name]["functions"]:
+        method = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", function["name"]).replace("-", "_").lower()
+        assert hasattr(twin.Twin, method), "tests/windows/twin.py lacks %s (%s)" % (method, function["name"])
+
+
+def test_command_line_fits_windows_and_input_is_ascii():
+    command = windows_host.encoded_command()
+    assert command.startswith(windows_host.COMMAND_PREFIX) and len(command) < 8191
+    payload = windows_host.stdin_payload(windows_host.load_script("commit"), {"a": "é\u20ac"})
+    payload.decode("ascii")
+    assert payload.count(b"\n") == 2
