@@ -22,7 +22,8 @@ VIRTUAL = 0x00000020
 NOSELECT = 0x01000000
 _NEVER_OFFLINE = TRASH | JUNK | VIRTUAL | NOSELECT
 
-# .msf folder-info cell -> folderCache.json member, with the member's type.
+# .msf folder-info cell -> folderCache.json member. Thunderbird writes the
+# numbers unsigned (Junk's flags read 1074274324), as the .msf hex gives them.
 SUMMARY_TO_CACHE = (
     ("flags", "flags", "hex"),
     ("numMsgs", "totalMsgs", "hex"),
@@ -158,8 +159,6 @@ def cache_entry_from_summary(summary):
             value = _hex(value)
             if value is None:
                 continue
-            if value >= 0x80000000 and member != "folderSize" and member != "expungedBytes":
-                value -= 0x100000000
         entry[member] = value
     return entry
 
@@ -176,15 +175,11 @@ def flag_offline(cache, folders):
         if not folder.wanted or folder.offline or folder.flags is None:
             continue
         if folder.source == "cache":
-            new_cache[folder.key]["flags"] = _signed(folder.flags | OFFLINE)
+            new_cache[folder.key]["flags"] = folder.flags | OFFLINE
         else:
             entry = cache_entry_from_summary(folder.summary)
-            entry["flags"] = _signed(folder.flags | OFFLINE)
+            entry["flags"] = folder.flags | OFFLINE
             new_cache[folder.key] = entry
         flagged.append(folder)
     return new_cache, flagged
 
-
-def _signed(flags):
-    """folderCache.json keeps flags as Thunderbird's uint32 read back as int."""
-    return flags
