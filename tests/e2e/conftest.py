@@ -32,6 +32,7 @@ def e2e_tools():
 @pytest.fixture(scope="module")
 def e2e_dir():
     path = tempfile.mkdtemp(prefix="e2e-test-", dir="/tmp")
+    os.chmod(path, 0o755)  # the IMAP server below runs as nobody
     yield path
     if not os.environ.get("TBE2E_KEEP"):
         shutil.rmtree(path, ignore_errors=True)

@@ -154,16 +154,21 @@ def read_msf_folder_info(path):
 
 
 def msf_reader():
-    """The project's Mork reader when it exists, else the crude one above."""
-    try:
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
-                                        "plugins", "module_utils"))
-        import mork  # noqa: F401
-        for name in ("read_folder_info", "folder_info"):
-            if hasattr(mork, name):
-                return getattr(mork, name), "plugins/module_utils/mork.py:" + name
-    except Exception:
-        pass
+    """(path -> {name: bytes}) of the project's Mork reader when it exists, else
+    of the crude one above; and which one it is."""
+    utils = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                         "plugins", "module_utils")
+    if os.path.exists(os.path.join(utils, "mork.py")):
+        if utils not in sys.path:
+            sys.path.insert(0, utils)
+        import mork
+
+        def project_reader(path):
+            with open(path, "rb") as f:
+                cells = mork.read_folder_info(f.read())
+            return {k: v.encode("utf-8", "surrogateescape") for k, v in cells.items()}
+
+        return project_reader, "plugins/module_utils/mork.py read_folder_info"
     return read_msf_folder_info, "crude reader in measure_flagging.py"
 
 
@@ -174,13 +179,25 @@ def _hex_int(value, default=0):
         return default
 
 
-def synthesised_entry(msf_path, minimal=False):
+def infer_delimiter(profile):
+    """The server's hierarchy delimiter, seen in the onlineName of a nested folder's .msf."""
+    reader, _ = msf_reader()
+    for folder, path in imap_msf_paths(profile).items():
+        if "/" not in folder:
+            continue
+        online = reader(path).get("onlineName") or b""
+        online = online.decode("utf-8", "replace") if isinstance(online, bytes) else online
+        leaf_parent = folder.split("/")
+        for ch in set(online) - set("".join(leaf_parent)):
+            if online == ch.join(h.encode_mutf7(p) for p in leaf_parent):
+                return ch
+    return None
+
+
+def synthesised_entry(msf_path, minimal=False, delimiter=None):
     """A folderCache.json entry built from a .msf folder-info row."""
     reader, _ = msf_reader()
     info = reader(msf_path)
-    if isinstance(info, dict) and info and not isinstance(next(iter(info.values())), bytes):
-        info = {k: str(v).encode() if not isinstance(v, int) else ("%x" % v).encode()
-                for k, v in info.items()}
     flags = _hex_int(info.get("flags"))
     if not flags & (TRASH_FLAG | JUNK_FLAG):
         flags |= h.OFFLINE_FLAG
@@ -198,6 +215,8 @@ def synthesised_entry(msf_path, minimal=False):
     online = info.get("onlineName")
     if online:
         entry["onlineName"] = online.decode("utf-8", "replace")
+    if delimiter:
+        entry["hierDelim"] = ord(delimiter)
     return entry
 
 
@@ -238,13 +257,18 @@ def fix_or_flags(profile):
     return "flags |= 0x08000000 in folderCache.json"
 
 
-def fix_rebuild_cache(profile, minimal=False):
+def fix_rebuild_cache(profile, minimal=False, with_delimiter=False):
+    delimiter = infer_delimiter(profile) if with_delimiter else None
+    if with_delimiter and not delimiter:
+        raise RuntimeError("no nested folder to infer the hierarchy delimiter from")
     path = os.path.join(profile, "folderCache.json")
     if os.path.exists(path):
         os.remove(path)
-    cache = {p: synthesised_entry(p, minimal) for p in imap_msf_paths(profile).values()}
+    cache = {p: synthesised_entry(p, minimal, delimiter)
+             for p in imap_msf_paths(profile).values()}
     write_cache(profile, cache)
-    return "folderCache.json rebuilt from .msf" + (" (flags only)" if minimal else "")
+    return "folderCache.json rebuilt from .msf" + (
+        " (flags only)" if minimal else " + hierDelim %r" % delimiter if delimiter else "")
 
 
 def fix_one_entry_missing(profile, folder="Projets/2026"):
@@ -309,24 +333,26 @@ def run_once(srv, profile, wait_for_all=True):
         "peak_pss_mb": tb.peak_pss_kb // 1024,
         "bodies": h.bodies_on_disk(profile),
         "server_body_fetches": srv.body_fetches_since(mark),
+        "server_header_fetches": srv.header_fetches_since(mark),
         "cache_written": h.read_folder_cache(profile) is not None,
         "flags_after": flags_of(profile),
     }
 
 
-def measure_case(srv, snapshot, profile, name, fix):
+def measure_case(srv, snapshot, profile, name, fix, runs=2):
     counts = {f: srv.message_count(f) for f in h.FOLDERS}
     restore(snapshot, profile)
     h.set_pref(profile, "mail.server.server1.offline_download", True)
     what = fix(profile)
-    before = flags_of(profile)
-    first = run_once(srv, profile)
-    for folder in ("INBOX", "Projets/2026"):
-        srv.add_messages(folder, SECOND_RUN_NEW)
-    second = run_once(srv, profile)
+    result = {"case": name, "fix": what, "flags_before": flags_of(profile)}
+    for run in range(1, runs + 1):
+        if run > 1:
+            for folder in ("INBOX", "Projets/2026"):
+                srv.add_messages(folder, SECOND_RUN_NEW)
+        result["run%d" % run] = run_once(srv, profile)
     for folder, count in counts.items():
         srv.trim_folder(folder, count)
-    return {"case": name, "fix": what, "flags_before": before, "run1": first, "run2": second}
+    return result
 
 
 def restore(snapshot, profile):
@@ -388,11 +414,12 @@ def special_unflagged(flags):
 def print_table(results, srv_counts):
     head = "%-4s %-48s %-40s %-7s %-9s %-7s %s" % (
         "case", "fix", "run1 bodies " + "/".join(h.FOLDERS), "t_all", "srv_body",
-        "TrJk", "run2 (flags kept? +%d new)" % SECOND_RUN_NEW)
+        "TrJk", "last run (flags kept? +%d new per run)" % SECOND_RUN_NEW)
     print(head)
     print("-" * len(head))
     for r in results:
-        r1, r2 = r["run1"], r["run2"]
+        last = max(int(k[3:]) for k in r if k.startswith("run"))
+        r1, r2 = r["run1"], r["run%d" % last]
         kept = all(bool((r2["flags_after"].get(f, (0, 0))[0] or 0) & h.OFFLINE_FLAG)
                    for f in h.FOLDERS if f not in SPECIAL)
         print("%-4s %-48s %-40s %-7s %-9s %-7s %s" % (
@@ -405,13 +432,51 @@ def print_table(results, srv_counts):
                 " ".join(str(r2["bodies"].get(f, 0)) for f in h.FOLDERS), kept)))
 
 
+def first_syncs(srv, args, results, orderly, killed):
+    """Sync one profile (orderly quit) and one (SIGKILL) with offline_download=false."""
+    h.make_profile(orderly, srv.port, False)
+    t0 = time.time()
+    tb = h.sync_profile(orderly)
+    results["first_sync"] = {
+        "seconds": round(time.time() - t0, 1), "ended": tb.how_ended,
+        "peak_pss_mb": tb.peak_pss_kb // 1024,
+        "bodies": h.bodies_on_disk(orderly),
+        "cache_written": h.read_folder_cache(orderly) is not None,
+        "flags": flags_of(orderly)}
+    results["cache_entry_shape"] = cache_entry_shape(orderly)
+
+    h.make_profile(killed, srv.port, False)
+    tbk = h.sync_profile(killed, kill=True)
+    results["killed_sync"] = {"ended": tbk.how_ended,
+                              "cache_written": h.read_folder_cache(killed) is not None,
+                              "msf": sorted(imap_msf_paths(killed)),
+                              "flags": flags_of(killed)}
+    if args.fixtures:
+        true_profile = os.path.join(args.workdir, "synced-offline-true")
+        h.make_profile(true_profile, srv.port, True)
+        with h.Thunderbird(true_profile) as tbt:
+            tbt.wait_for(h.bodies_reached(true_profile, expected_bodies(srv, h.FOLDERS)),
+                         POSITIVE_WAIT)
+            tbt.wait_idle(quiet=3, timeout=20)
+        copy_fixture(orderly, os.path.join(args.fixtures, "synced-offline-false"))
+        copy_fixture(true_profile, os.path.join(args.fixtures, "synced-offline-true"))
+        copy_fixture(killed, os.path.join(args.fixtures, "synced-killed"))
+        results["fixtures"] = {"synced-offline-false": orderly,
+                               "synced-offline-true": true_profile,
+                               "synced-killed": killed}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--workdir", default="/tmp/e2e-measure")
     parser.add_argument("--fixtures", default=None,
                         help="copy the synced profiles there (tests/fixtures/tb-profiles)")
-    parser.add_argument("--cases", default="a,b,c,c2,d,e,k0,k")
+    parser.add_argument("--cases", default="a,b,c,c2,c3,d,e,k0,k,k3")
+    parser.add_argument("--runs", type=int, default=2,
+                        help="Thunderbird starts per case (new mail added before each but the first)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the mailbox and synced snapshots already in --workdir")
     args = parser.parse_args()
     missing = h.missing_tools()
     if missing:
@@ -419,44 +484,16 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     wanted = args.cases.split(",")
     results = {"messages": args.messages, "mork_reader": msf_reader()[1], "cases": []}
-    with h.ImapServer(messages=args.messages,
-                      workdir=os.path.join(args.workdir, "imap")) as srv:
-        orderly = os.path.join(args.workdir, "synced-offline-false")
-        h.make_profile(orderly, srv.port, False)
-        t0 = time.time()
-        tb = h.sync_profile(orderly)
-        results["first_sync"] = {
-            "seconds": round(time.time() - t0, 1), "ended": tb.how_ended,
-            "peak_pss_mb": tb.peak_pss_kb // 1024,
-            "bodies": h.bodies_on_disk(orderly),
-            "cache_written": h.read_folder_cache(orderly) is not None,
-            "flags": flags_of(orderly)}
-        results["cache_entry_shape"] = cache_entry_shape(orderly)
-        snap = snapshot_of(orderly)
-
-        killed = os.path.join(args.workdir, "synced-killed")
-        h.make_profile(killed, srv.port, False)
-        tbk = h.sync_profile(killed, kill=True)
-        results["killed_sync"] = {"ended": tbk.how_ended,
-                                  "cache_written": h.read_folder_cache(killed) is not None,
-                                  "msf": sorted(imap_msf_paths(killed)),
-                                  "flags": flags_of(killed)}
-        killed_snap = snapshot_of(killed)
-
-        if args.fixtures:
-            true_profile = os.path.join(args.workdir, "synced-offline-true")
-            h.make_profile(true_profile, srv.port, True)
-            with h.Thunderbird(true_profile) as tbt:
-                tbt.wait_for(h.bodies_reached(true_profile, expected_bodies(srv, h.FOLDERS)),
-                             POSITIVE_WAIT)
-                tbt.wait_idle(quiet=3, timeout=20)
-            copy_fixture(orderly, os.path.join(args.fixtures, "synced-offline-false"))
-            copy_fixture(true_profile, os.path.join(args.fixtures, "synced-offline-true"))
-            copy_fixture(killed, os.path.join(args.fixtures, "synced-killed"))
-            results["fixtures"] = {"synced-offline-false": orderly,
-                                   "synced-offline-true": true_profile,
-                                   "synced-killed": killed}
-
+    orderly = os.path.join(args.workdir, "synced-offline-false")
+    killed = os.path.join(args.workdir, "synced-killed")
+    snap, killed_snap = orderly + ".snapshot", killed + ".snapshot"
+    reuse = args.reuse and os.path.isdir(snap) and os.path.isdir(killed_snap)
+    with h.ImapServer(messages=args.messages, workdir=os.path.join(args.workdir, "imap"),
+                      populate=not reuse) as srv:
+        if not reuse:
+            first_syncs(srv, args, results, orderly, killed)
+            snapshot_of(orderly)
+            snapshot_of(killed)
         cases = [
             ("a", snap, orderly, fix_nothing),
             ("b", snap, orderly, fix_or_flags),
@@ -467,16 +504,21 @@ def main():
             ("k0", killed_snap, killed, lambda p: "killed first sync; prefs.js only"),
             ("k", killed_snap, killed,
              lambda p: "killed first sync; " + fix_rebuild_cache(p)),
+            ("c3", snap, orderly, lambda p: fix_rebuild_cache(p, with_delimiter=True)),
+            ("k3", killed_snap, killed,
+             lambda p: "killed first sync; " + fix_rebuild_cache(p, with_delimiter=True)),
         ]
         for name, snapshot, profile, fix in cases:
             if name not in wanted:
                 continue
             base_counts = {f: srv.message_count(f) for f in h.FOLDERS}
-            res = measure_case(srv, snapshot, profile, name, fix)
+            res = measure_case(srv, snapshot, profile, name, fix, args.runs)
             res["server_messages_before"] = base_counts
             results["cases"].append(res)
-            print("case %s done: run1 %s run2 %s" % (name, res["run1"]["bodies"],
-                                                     res["run2"]["bodies"]), flush=True)
+            print("case %s done: %s" % (name, [res["run%d" % i]["bodies"] for i in
+                                               range(1, args.runs + 1)]), flush=True)
+            with open(os.path.join(args.workdir, "results-%s.json" % name), "w") as f:
+                json.dump(res, f, indent=1, ensure_ascii=False)
             with open(os.path.join(args.workdir, "results.json"), "w") as f:
                 json.dump(results, f, indent=1, ensure_ascii=False)
         print()

@@ -196,8 +196,10 @@ class ImapServer:
     own listener (user alice, password ``secret``).
     """
 
-    def __init__(self, messages=10, folders=FOLDERS, workdir=None, base=None):
+    def __init__(self, messages=10, folders=FOLDERS, workdir=None, base=None, populate=True):
+        """``populate=False`` reuses the mailbox already in ``workdir`` as is."""
         self.messages = messages
+        self.populate = populate
         self.folders = tuple(folders)
         self.base = port_base() if base is None else base
         self.login_port = dovecot_port(self.base)
@@ -214,7 +216,11 @@ class ImapServer:
 
     # -- lifecycle
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -224,6 +230,8 @@ class ImapServer:
         for sub in ("run", "state", "mail"):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         os.makedirs(self.home, exist_ok=True)
+        # dovecot's imap runs as nobody: it must be able to reach the home
+        os.chmod(self.workdir, 0o755)
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(d=self.workdir, port=self.login_port))
         with open(os.path.join(self.workdir, "passwd"), "w") as f:
@@ -240,8 +248,11 @@ class ImapServer:
         self._wait_listening(self.port)
         self._wait_listening(self.login_port)
         for folder in self.folders:
-            self.create_folder(folder)
-            self.add_messages(folder, self.messages)
+            if self.populate:
+                self.create_folder(folder)
+                self.add_messages(folder, self.messages)
+            else:
+                self._next_index[folder] = self._server_count(folder) + 1
 
     def stop(self):
         if self._relay is not None:
@@ -321,6 +332,14 @@ class ImapServer:
         finally:
             client.logout()
 
+    def _server_count(self, folder):
+        client = self.imap()
+        try:
+            typ, data = client.select('"%s"' % encode_mutf7(folder), readonly=True)
+            return int(data[0]) if typ == "OK" else 0
+        finally:
+            client.logout()
+
     def trim_folder(self, folder, keep):
         """Expunge every message of ``folder`` after the first ``keep``."""
         client = self.imap()
@@ -364,6 +383,9 @@ class ImapServer:
 
     def body_fetches_since(self, mark):
         return sum(s["body_count"] for s in self.logout_stats()[mark:])
+
+    def header_fetches_since(self, mark):
+        return sum(s["hdr_count"] for s in self.logout_stats()[mark:])
 
 
 def run_relay(port, conf, home, log_path):
@@ -760,6 +782,9 @@ class Thunderbird:
         port_file = os.path.join(self.profile, "MarionetteActivePort")
         if os.path.exists(port_file):
             os.remove(port_file)
+        # Thunderbird saves the port it got into prefs.js: ask for a free one again.
+        if read_prefs(self.profile).get("marionette.port", "0") != "0":
+            set_pref(self.profile, "marionette.port", 0)
         env = dict(os.environ, HOME=self.home, MOZ_HEADLESS="1",
                    MOZ_CRASHREPORTER_DISABLE="1", XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
         for var in ("DISPLAY", "WAYLAND_DISPLAY"):
