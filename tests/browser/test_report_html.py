@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="chromi
 def chromium(tmp_path, url, *args):
     profile = tmp_path / ("chromium-%d" % len(list(tmp_path.glob("chromium-*"))))
     proc = subprocess.run([CHROMIUM] + FLAGS + ["--user-data-dir=%s" % profile] + list(args) + [url],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 

@@ -78,8 +78,8 @@ def test_check_mode_writes_nothing_on_the_hosts_but_writes_the_report(runs):
     assert {r["mode"] for r in check["rows"]} == {"check"}
     assert 'id="check-mode"' in check["html"]
     assert statuses(check["rows"], "poste-01") == {"alice": "unchanged", "bruno": "would_change", "chloe": "unchanged"}
-    assert statuses(check["rows"], "poste-02") == {"damien": "would_change", "elise": "skipped_running",
-                                                  "fanny": "error"}
+    assert statuses(check["rows"], "poste-02") == {
+        "damien": "would_change", "elise": "skipped_running", "fanny": "error"}
     assert category_counts(check["rows"])["imap_fixed"] == 3
     assert '+user_pref("mail.server.server1.offline_download", true);' in check["run"].stdout
 

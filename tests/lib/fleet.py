@@ -214,10 +214,13 @@ def stop_locker(base):
         return
     if pid and is_locker(pid):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if not is_locker(pid):
-                break
+        deadline = time.time() + 5
+        while is_locker(pid) and time.time() < deadline:
             time.sleep(0.05)
+        try:
+            os.waitpid(pid, os.WNOHANG)  # our child when build() ran in this process
+        except ChildProcessError:
+            pass
     os.unlink(pidfile)
 
 
@@ -259,7 +262,8 @@ def remove_user(name, wait=15.0):
     """userdel, waiting while a session of the user ends (userdel exits 8)."""
     deadline = time.time() + wait
     while True:
-        proc = subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              check=False)
         if proc.returncode == 0:
             return
         if proc.returncode != 8 or time.time() > deadline:
@@ -368,7 +372,7 @@ def compare(before, after):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("action", choices=["build", "teardown", "hash", "compare", "inventory", "unlock"])
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--base")
