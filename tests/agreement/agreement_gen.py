@@ -122,7 +122,7 @@ MUTATION_BYTES = b"\"'\\;(),/*#\n\r\x00 \t-+0123456789uxabeflnrt\xef\xbb\xbf\xc3
 
 def mutate(data, rng):
     data = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
+    for _step in range(rng.randint(1, 4)):
         op = rng.randrange(4)
         at = rng.randint(0, len(data))
         if op == 0 and data:
@@ -142,7 +142,7 @@ def mutated_files(seeds, count, seed=20260527):
     """``count`` mutants of the ``seeds`` (bytes), the same every run."""
     rng = random.Random(seed)
     small = sorted(s for s in seeds if len(s) <= 16384)
-    return [mutate(rng.choice(small), rng) for _ in range(count)]
+    return [mutate(rng.choice(small), rng) for _index in range(count)]
 
 
 def big_files():

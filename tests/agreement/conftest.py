@@ -36,21 +36,31 @@ def workdir():
 
 
 @pytest.fixture(scope="module")
-def thunderbird():
-    """A started ThunderbirdPrefs; fails in CI (CI=true), skips elsewhere, without one."""
+def thunderbird_and_corpus():
+    """A started ThunderbirdPrefs and the corpus, built while Thunderbird starts.
+
+    Fails in CI (CI=true), skips elsewhere, when Thunderbird is missing.
+    """
     reason = tbprefs.missing()
     if reason:
         if in_ci():
             pytest.fail("CI=true and " + reason)
         pytest.skip(reason)
-    with tbprefs.ThunderbirdPrefs() as session:
-        yield session
+    session = tbprefs.ThunderbirdPrefs()
+    try:
+        session.launch()
+        cases = agreement.corpus()
+        session.connect()
+        yield session, cases
+    finally:
+        session.close()
 
 
 @pytest.fixture(scope="module")
-def tally(thunderbird, workdir):
+def tally(thunderbird_and_corpus, workdir):
     """The whole corpus read by Thunderbird and by the parser, compared."""
-    result = agreement.run(agreement.corpus(), thunderbird, workdir)
-    result.seconds["startup"] = thunderbird.startup_seconds
+    session, cases = thunderbird_and_corpus
+    result = agreement.run(cases, session, workdir)
+    result.seconds["startup"] = session.startup_seconds
     _SUMMARIES.append(result.summary())
     return result

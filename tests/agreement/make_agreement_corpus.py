@@ -1,4 +1,4 @@
-"""Write the hand-made edge cases of the agreement corpus to corpus/edge/.
+"""Write the hand-made cases of the agreement corpus to corpus/edge/ and corpus/pairs/.
 
     python tests/agreement/make_agreement_corpus.py          # (re)write the files
     python tests/agreement/make_agreement_corpus.py --check  # exit 1 if they are stale
@@ -16,7 +16,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EDGE_DIR = os.path.join(HERE, "corpus", "edge")
+CORPUS_DIR = os.path.join(HERE, "corpus")
+WRITTEN_HERE = ("edge", "pairs")
 
 BEFORE = b'user_pref("agree.before", 1);\n'
 AFTER = b'\nuser_pref("agree.after", 2);\n'
@@ -31,12 +32,20 @@ def framed(body):
     return BEFORE + body + AFTER
 
 
-CASES = {}
+CASES = {}  # path under corpus/ -> bytes
 
 
 def case(name, data):
-    assert name not in CASES, name
-    CASES[name] = data
+    path = "edge/%s.bin" % name
+    assert path not in CASES, name
+    CASES[path] = data
+
+
+def pair(name, prefs_js, user_js):
+    """Read as a start does: prefs.js, then user.js, without a reset between."""
+    assert "pairs/%s/prefs.bin" % name not in CASES, name
+    CASES["pairs/%s/prefs.bin" % name] = prefs_js
+    CASES["pairs/%s/user.bin" % name] = user_js
 
 
 # --- values and escapes -------------------------------------------------------
@@ -221,12 +230,12 @@ case("bom-not-at-start", BEFORE + b"\xef\xbb\xbf" + AFTER)
 case("bom-in-string", framed(u(b"b", b'"\xef\xbb\xbf"')))
 case("utf16le-bom", b"\xff\xfe" + "user_pref(\"agree.w\", 1);\n".encode("utf-16-le"))
 case("utf16be-bom", b"\xfe\xff" + "user_pref(\"agree.w\", 1);\n".encode("utf-16-be"))
-case("value-utf8", framed(u(b"v", "Bo\u00eete acad\u00e9mique \U0001F600".encode("utf-8")
-                                 .join([b'"', b'"']))))
+UTF8_TEXT = "Bo\u00eete acad\u00e9mique \U0001F600".encode("utf-8")
+case("value-utf8", framed(u(b"v", b'"' + UTF8_TEXT + b'"')))
 case("value-latin1", framed(u(b"v", b'"Bo\xeete acad\xe9mique"')))
 case("value-invalid-utf8", framed(u(b"v", b'"\xc3\x28 \xa0\xa1 \xf0\x28\x8c\x28 \xc0\xaf \xed\xa0\x80"')))
-case("value-control-chars", framed(u(b"v", b'"' + bytes(range(1, 32)).replace(b"\n", b"")
-                                         .replace(b"\r", b"") + b'\x7f"')))
+CONTROLS = bytes(c for c in range(1, 32) if c not in (0x0a, 0x0d)) + b"\x7f"
+case("value-control-chars", framed(u(b"v", b'"' + CONTROLS + b'"')))
 case("nul-top-level", BEFORE + b"\x00" + AFTER)
 case("nul-first-byte", b"\x00" + BEFORE)
 case("nul-only", b"\x00")
@@ -286,25 +295,82 @@ case("real-many-servers", b"".join(
     for key, value in ((b"type", b'"imap"'), (b"hostname", b'"h%d.example"' % i),
                        (b"port", b"%d" % (990 + i)), (b"offline_download", b"true"))))
 
+# --- tokens next to each other, and where errors are reported -----------------
+
+case("keyword-then-digit", framed(b'user_pref1("agree.a", 1);\n'))
+case("digit-then-keyword", framed(b'1user_pref("agree.a", 1);\n'))
+case("keyword-underscore-only", framed(b'_("agree.a", 1);\n'))
+case("keywords-glued", framed(u(b"k", b"truefalse")))
+case("int-then-underscore", framed(u(b"i", b"12_")))
+case("int-then-string", framed(u(b"i", b'12"x"')))
+case("string-then-string", framed(u(b"s", b'"a""b"')))
+case("string-then-string-single", framed(u(b"s", b"'a''b'")))
+case("no-space-anywhere", b'user_pref("agree.a",1);user_pref(\'agree.b\',"x");'
+     b'pref("agree.c",-1);sticky_pref("agree.d",true);')
+for byte in (0x01, 0x08, 0x0e, 0x1b, 0x1f, 0x7f, 0x85, 0xa0, 0xff):
+    case("control-%02x-between-tokens" % byte,
+         framed(b'user_pref(' + bytes([byte]) + b'"agree.c", 1);\n'))
+case("error-line-after-multiline-comment", BEFORE + b"/*\n\n\n*/ oops;\n" + AFTER)
+case("error-line-after-multiline-string", BEFORE + b'user_pref("agree.m", "a\nb\nc") x;\n'
+     + AFTER)
+case("error-line-bad-escape-in-multiline-string",
+     BEFORE + b'user_pref("agree.m", "a\\q\nb\nc");\n' + AFTER)
+case("error-line-unterminated-multiline-string", BEFORE + b'user_pref("agree.m", "a\nb\nc')
+case("error-line-in-skip-over-lines", BEFORE + b"oops\n\n'a\nb' \"c\nd\" /* \n */ ;\n"
+     + b"again;\n" + AFTER)
+case("error-line-crlf-in-string", BEFORE + b'user_pref("agree.m", "a\r\nb\r\nc") x;\r\n'
+     + AFTER)
+case("error-line-cr-in-string", BEFORE + b'user_pref("agree.m", "a\rb\rc") x;\r' + AFTER)
+case("error-line-sign-then-newline", BEFORE + b'user_pref("agree.i", -\n\n"x");\n' + AFTER)
+case("error-after-bom-line-1", b"\xef\xbb\xbfoops;\n" + AFTER)
+case("surrogate-pair-split-by-newline", framed(u(b"u", b'"\\ud83d\n\\ude00"')))
+case("escape-of-raw-utf8", framed(u(b"e", b'"\\\xc3\xa9"')))
+case("escape-of-nul", framed(u(b"e", b'"\\\x00"')))
+case("hex-escape-then-raw-continuation", framed(u(b"e", b'"\\xc3\xa9\\xa9"')))
+case("unicode-escape-mixed-with-raw-bytes", framed(u(b"e", b'"\\u00e9\xc3\\xa9\xff"')))
+
+# --- prefs.js then user.js ----------------------------------------------------
+
+pair("user-overrides-user", u(b"a", b"1") + u(b"b", b'"x"'), u(b"a", b"2"))
+pair("user-changes-type", u(b"a", b"1"), u(b"a", b'"now a string"'))
+pair("default-then-user-other-type", u(b"p", b"5", kind=b"pref"), u(b"p", b'"s"') + AFTER)
+pair("default-then-user-same-type", u(b"p", b"5", kind=b"pref"), u(b"p", b"6"))
+pair("user-then-default-other-type", u(b"p", b'"s"'), u(b"p", b"5", kind=b"pref"))
+pair("user-then-default-same-type", u(b"p", b"6"), u(b"p", b"5", kind=b"pref"))
+pair("sticky-then-user", u(b"s", b"true", kind=b"sticky_pref"), u(b"s", b"true"))
+pair("default-twice-other-type", u(b"p", b"5", kind=b"pref"), u(b"p", b"true", kind=b"pref"))
+pair("unterminated-string-stays-in-its-file", BEFORE + b'user_pref("agree.a", "open\n',
+     u(b"b", b"2"))
+pair("unterminated-comment-stays-in-its-file", BEFORE + b"/* open\n", u(b"b", b"2"))
+pair("statement-split-across-files", BEFORE + b'user_pref("agree.a",', b" 1);\n" + AFTER)
+pair("nul-ends-only-its-file", BEFORE + b"\x00" + u(b"hidden", b"1"), u(b"b", b"2"))
+pair("user-js-with-bom", BEFORE, b"\xef\xbb\xbf" + u(b"b", b"2"))
+pair("errors-in-both", b"x;\n" + BEFORE + b"y;\n", b"\n\nz;\n" + AFTER)
+pair("empty-user-js", BEFORE + AFTER, b"")
+
 
 def write(check=False):
-    os.makedirs(EDGE_DIR, exist_ok=True)
-    wanted = dict(("%s.bin" % name, data) for name, data in CASES.items())
+    """Paths (under corpus/) that differ from CASES; rewritten unless ``check``."""
+    present = set()
+    for sub in WRITTEN_HERE:
+        for root, _dirs, files in os.walk(os.path.join(CORPUS_DIR, sub)):
+            present.update(os.path.relpath(os.path.join(root, f), CORPUS_DIR) for f in files)
     stale = []
-    for filename in sorted(set(os.listdir(EDGE_DIR)) | set(wanted)):
-        path = os.path.join(EDGE_DIR, filename)
+    for rel in sorted(present | set(CASES)):
+        path = os.path.join(CORPUS_DIR, rel)
         current = None
-        if os.path.exists(path):
+        if rel in present:
             with open(path, "rb") as f:
                 current = f.read()
-        if current == wanted.get(filename):
+        if current == CASES.get(rel):
             continue
-        stale.append(filename)
+        stale.append(rel)
         if check:
             continue
-        if filename in wanted:
+        if rel in CASES:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as f:
-                f.write(wanted[filename])
+                f.write(CASES[rel])
         else:
             os.remove(path)
     return stale
@@ -313,6 +379,6 @@ def write(check=False):
 if __name__ == "__main__":
     checking = "--check" in sys.argv[1:]
     changed = write(check=checking)
-    print("%d cases, %d %s" % (len(CASES), len(changed),
+    print("%d files, %d %s" % (len(CASES), len(changed),
                                "stale" if checking else "written or removed"))
     sys.exit(1 if checking and changed else 0)

@@ -13,7 +13,7 @@ built-in defaults in place. Parse errors are taken from Thunderbird's stderr
 Standard library only. Usage::
 
     with ThunderbirdPrefs() as tb:
-        results = tb.read_files(paths, names_by_path)
+        results = tb.read_files([(prefs_js,), (other_prefs_js, user_js)])
 
 Byte-exact names and string values: libpref keeps them as bytes; XPConnect
 hands ``ACString`` results and ``string`` arguments to JavaScript as one
@@ -68,10 +68,11 @@ QUIET_PREFS = {
     "mail.cloud_files.enabled": False,
 }
 
-# Runs in Marionette's chrome context; ``arguments``: [[path, [name...]]...], prefixes.
-# For each file: clear every user value and every pref under the prefixes, note
-# the type each of the file's names has from a built-in default, read the file,
-# then list every pref with a user value and every pref under the prefixes.
+# Runs in Marionette's chrome context; ``arguments``: [[[path...], [name...]]...],
+# prefixes. For each job: clear every user value and every pref under the
+# prefixes, note the type each name has from a built-in default, read the
+# files in order (as a start reads prefs.js, then user.js), then list every
+# pref with a user value and every pref under the prefixes.
 # No other code runs during the script, so the user values found after one
 # read are all there is to clear before the next.
 READ_SCRIPT = r"""
@@ -90,16 +91,19 @@ function reset(names) {
 }
 let user = userNames();
 const results = [];
-for (const [path, names] of jobs) {
+for (const [paths, names] of jobs) {
   const leftover = reset(user);
   const builtin = names.map(n => prefs.getPrefType(n));
-  const file = Cc["@mozilla.org/file/local;1"].createInstance(Ci.nsIFile);
-  file.initWithPath(path);
-  let failure = null;
-  try {
-    prefs.readUserPrefsFromFile(file);
-  } catch (e) {
-    failure = String(e.name || e.result || e);
+  const failures = [];
+  for (const path of paths) {
+    const file = Cc["@mozilla.org/file/local;1"].createInstance(Ci.nsIFile);
+    file.initWithPath(path);
+    try {
+      prefs.readUserPrefsFromFile(file);
+      failures.push(null);
+    } catch (e) {
+      failures.push(String(e.name || e.result || e));
+    }
   }
   user = userNames();
   const seen = new Set(user);
@@ -111,7 +115,7 @@ for (const [path, names] of jobs) {
     read.push([name, type, get(prefs, name, type), prefs.prefHasUserValue(name),
                hasDefault ? [get(defaults, name, type)] : null]);
   }
-  results.push({path, builtin, leftover, failure, read});
+  results.push({builtin, leftover, failures, read});
 }
 reset(user);
 return results;
@@ -123,27 +127,28 @@ class ThunderbirdMissing(RuntimeError):
 
 
 class FileResult:
-    """What Thunderbird made of one file.
+    """What Thunderbird made of one file, or of files read one after the other.
 
     ``values``: name -> value it ends up with (user value, else a default the
     file gave under PREFIXES); ``user_names``: names with a user value;
     ``defaults``: name -> default value under PREFIXES; ``builtin_types``: name ->
     type of a built-in default (0 none) for the names asked about;
-    ``errors``: [(line, message)] printed on stderr, in order; ``failure``: the
-    exception readUserPrefsFromFile raised (it does on any parse error);
+    ``errors``: for each file, the [(line, message)] printed on stderr, in
+    order; ``failures``: for each file, the exception readUserPrefsFromFile
+    raised (it does on any parse error) or None;
     ``leftover``: names that still had a user value right after the reset
     before the read (expected empty).
     """
 
-    def __init__(self, path, values, user_names, defaults, builtin_types, errors,
-                 failure, leftover):
-        self.path = path
+    def __init__(self, paths, values, user_names, defaults, builtin_types, errors,
+                 failures, leftover):
+        self.paths = paths
         self.values = values
         self.user_names = user_names
         self.defaults = defaults
         self.builtin_types = builtin_types
         self.errors = errors
-        self.failure = failure
+        self.failures = failures
         self.leftover = leftover
 
 
@@ -200,11 +205,11 @@ class Marionette:
     def _packet(self):
         while b":" not in self._buf:
             self._fill()
-        head, _, rest = self._buf.partition(b":")
+        head, _colon, rest = self._buf.partition(b":")
         size = int(head)
         while len(rest) < size:
             self._fill()
-            head, _, rest = self._buf.partition(b":")
+            head, _colon, rest = self._buf.partition(b":")
         self._buf = rest[size:]
         return json.loads(rest[:size].decode("utf-8"))
 
@@ -245,6 +250,7 @@ class ThunderbirdPrefs:
         self.proc = None
         self.client = None
         self.startup_seconds = None
+        self._launched_at = None
 
     def __enter__(self):
         self.start()
@@ -256,6 +262,11 @@ class ThunderbirdPrefs:
     # -- session
 
     def start(self):
+        self.launch()
+        self.connect()
+
+    def launch(self):
+        """Start the process; connect() waits for it (do other work in between)."""
         reason = missing()
         if reason:
             raise ThunderbirdMissing(reason)
@@ -275,7 +286,7 @@ class ThunderbirdPrefs:
                    XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "MOZ_LOG"):
             env.pop(var, None)
-        started = time.monotonic()
+        self._launched_at = time.monotonic()
         with open(self.stderr_path, "wb") as err:
             # Chrome context (Services.prefs) needs -remote-allow-system-access.
             self.proc = subprocess.Popen(
@@ -283,6 +294,8 @@ class ThunderbirdPrefs:
                  "--profile", self.profile],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 env=env, start_new_session=True)
+
+    def connect(self):
         try:
             port = self._wait_port()
             self.client = Marionette(port)
@@ -292,7 +305,7 @@ class ThunderbirdPrefs:
         except BaseException:
             self.close()
             raise
-        self.startup_seconds = time.monotonic() - started
+        self.startup_seconds = time.monotonic() - self._launched_at
 
     def _wait_port(self):
         port_file = os.path.join(self.profile, "MarionetteActivePort")
@@ -354,22 +367,24 @@ class ThunderbirdPrefs:
 
     # -- reading files
 
-    def read_files(self, paths, names_by_path=None, batch=100):
-        """FileResult for each path (absolute, without ':' or a line end).
+    def read_files(self, jobs, names=None, batch=100):
+        """FileResult for each job: a tuple of paths read one after the other.
 
-        ``names_by_path``: path -> names (str) whose built-in default type to
-        report, e.g. every name the project's parser found in the file.
+        Paths are absolute, without ':' or a line end, and unique (they tell
+        the errors of each file apart). ``names``: for each job, the names
+        (str) whose built-in default type to report, e.g. every name the
+        project's parser found.
         """
-        names_by_path = names_by_path or {}
+        names = names or [()] * len(jobs)
         results = []
-        for i in range(0, len(paths), batch):
-            chunk = paths[i:i + batch]
-            jobs = [[p, [to_js(n) for n in names_by_path.get(p, ())]] for p in chunk]
+        for i in range(0, len(jobs), batch):
+            chunk = [[list(paths), [to_js(n) for n in wanted]]
+                     for paths, wanted in zip(jobs[i:i + batch], names[i:i + batch])]
             offset = self._stderr_size()
-            answers = self.execute(READ_SCRIPT, [jobs, list(PREFIXES)])
+            answers = self.execute(READ_SCRIPT, [chunk, list(PREFIXES)])
             errors = parse_errors(self._stderr_from(offset))
-            for job, answer in zip(jobs, answers):
-                results.append(_file_result(job, answer, errors.get(job[0], [])))
+            for (paths, wanted), answer in zip(chunk, answers):
+                results.append(_file_result(paths, wanted, answer, errors))
         return results
 
     def _stderr_size(self):
@@ -383,8 +398,8 @@ class ThunderbirdPrefs:
     def prefixed_prefs(self):
         """FileResult-like view of every pref under PREFIXES, as they are now."""
         answer = self.execute(PREFIXED_SCRIPT, [list(PREFIXES)])
-        return _file_result(["", []], {"read": answer, "builtin": [], "leftover": [],
-                                        "failure": None}, [])
+        return _file_result([], [], {"read": answer, "builtin": [], "leftover": [],
+                                     "failures": []}, {})
 
     def stderr_errors(self, path):
         with open(self.stderr_path, "rb") as f:
@@ -423,8 +438,8 @@ def read_at_start(data, workdir=None):
                       for name, value in QUIET_PREFS.items()).encode("utf-8")
     with ThunderbirdPrefs(workdir=workdir, prefs_js=data, user_js=user_js) as session:
         result = session.prefixed_prefs()
-        result.path = os.path.join(session.profile, "prefs.js")
-        result.errors = session.stderr_errors(result.path)
+        result.paths = [os.path.join(session.profile, "prefs.js")]
+        result.errors = [session.stderr_errors(result.paths[0])]
     return result
 
 
@@ -438,7 +453,7 @@ def parse_errors(stderr):
         head, mark, message = raw.partition(_ERROR_MARK)
         if not mark:
             continue
-        path, _, line = head.rpartition(b":")
+        path, _colon, line = head.rpartition(b":")
         found.setdefault(path.decode("utf-8", "surrogateescape"), []).append(
             (int(line), message.decode("utf-8", "surrogateescape")))
     return found
@@ -452,7 +467,7 @@ def _py_value(ptype, value):
     return int(value)
 
 
-def _file_result(job, answer, errors):
+def _file_result(paths, names, answer, errors):
     values, user_names, defaults = {}, set(), {}
     for name, ptype, value, user, default in answer["read"]:
         name = from_js(name)
@@ -461,6 +476,7 @@ def _file_result(job, answer, errors):
             user_names.add(name)
         if default is not None:
             defaults[name] = _py_value(ptype, default[0])
-    builtin = dict((from_js(n), t) for n, t in zip(job[1], answer["builtin"]))
-    return FileResult(job[0], values, user_names, defaults, builtin, errors,
-                      answer["failure"], [from_js(n) for n in answer["leftover"]])
+    builtin = dict((from_js(n), t) for n, t in zip(names, answer["builtin"]))
+    return FileResult(paths, values, user_names, defaults, builtin,
+                      [errors.get(p, []) for p in paths],
+                      answer["failures"], [from_js(n) for n in answer["leftover"]])
