@@ -10,6 +10,11 @@ the file runs through libpref's own parser and ``pref_SetPref`` with the
 built-in defaults in place. Parse errors are taken from Thunderbird's stderr
 (``<path>:<line>: prefs parse error: <message>``), one unique path per file.
 
+What Thunderbird sets by itself cannot mix in: the reset, the read and the
+listing of every pref with a user value run in one synchronous script, so no
+timer or startup task of Thunderbird runs in between. Chrome context needs
+``--remote-allow-system-access`` in Thunderbird 153.
+
 Standard library only. Usage::
 
     with ThunderbirdPrefs() as tb:
@@ -131,7 +136,8 @@ class FileResult:
 
     ``values``: name -> value it ends up with (user value, else a default the
     file gave under PREFIXES); ``user_names``: names with a user value;
-    ``defaults``: name -> default value under PREFIXES; ``builtin_types``: name ->
+    ``defaults``: name -> default value, for the names of ``values`` that
+    have one (built-in or from the file); ``builtin_types``: name ->
     type of a built-in default (0 none) for the names asked about;
     ``errors``: for each file, the [(line, message)] printed on stderr, in
     order; ``failures``: for each file, the exception readUserPrefsFromFile
