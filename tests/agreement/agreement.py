@@ -26,6 +26,7 @@ proves the reason by reading the default's type from Thunderbird itself.
 
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -256,10 +257,13 @@ def run(cases, session, workdir):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="h5a-agree-run-", dir="/tmp")
-    cases = corpus()
-    with tbprefs.ThunderbirdPrefs() as session:
-        tally = run(cases, session, workdir)
-        tally.seconds["startup"] = session.startup_seconds
+    try:
+        cases = corpus()
+        with tbprefs.ThunderbirdPrefs() as session:
+            tally = run(cases, session, workdir)
+            tally.seconds["startup"] = session.startup_seconds
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     for d in tally.disagreements:
         print(d)
     print(tally.summary())
