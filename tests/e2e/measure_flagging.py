@@ -23,7 +23,7 @@ import tbharness as h  # noqa: E402
 SPECIAL = set(h.SPECIAL_FOLDERS)
 TRASH_FLAG = 0x00000100
 JUNK_FLAG = 0x40000000
-POSITIVE_WAIT = 45      # s; a flagged mailbox of this size is down in < 10 s
+POSITIVE_WAIT = int(os.environ.get("TBE2E_POSITIVE_WAIT", "45"))  # s; ~12 s on an idle machine
 SECOND_RUN_NEW = 2      # messages added per folder before the second run
 
 
@@ -194,7 +194,7 @@ def infer_delimiter(profile):
     return None
 
 
-def synthesised_entry(msf_path, minimal=False, delimiter=None):
+def synthesised_entry(msf_path, minimal=False, delimiter=None, server_counts=False):
     """A folderCache.json entry built from a .msf folder-info row."""
     reader, _ = msf_reader()
     info = reader(msf_path)
@@ -217,6 +217,10 @@ def synthesised_entry(msf_path, minimal=False, delimiter=None):
         entry["onlineName"] = online.decode("utf-8", "replace")
     if delimiter:
         entry["hierDelim"] = ord(delimiter)
+    if server_counts in (True, "serverTotal"):
+        entry["serverTotal"] = entry["totalMsgs"]
+    if server_counts in (True, "nextUID") and "highestRecordedUID" in info:
+        entry["nextUID"] = _hex_int(info["highestRecordedUID"]) + 1
     return entry
 
 
@@ -257,18 +261,20 @@ def fix_or_flags(profile):
     return "flags |= 0x08000000 in folderCache.json"
 
 
-def fix_rebuild_cache(profile, minimal=False, with_delimiter=False):
+def fix_rebuild_cache(profile, minimal=False, with_delimiter=False, server_counts=False):
     delimiter = infer_delimiter(profile) if with_delimiter else None
     if with_delimiter and not delimiter:
         raise RuntimeError("no nested folder to infer the hierarchy delimiter from")
     path = os.path.join(profile, "folderCache.json")
     if os.path.exists(path):
         os.remove(path)
-    cache = {p: synthesised_entry(p, minimal, delimiter)
+    cache = {p: synthesised_entry(p, minimal, delimiter, server_counts)
              for p in imap_msf_paths(profile).values()}
     write_cache(profile, cache)
     return "folderCache.json rebuilt from .msf" + (
-        " (flags only)" if minimal else " + hierDelim %r" % delimiter if delimiter else "")
+        " (flags only)" if minimal else " + hierDelim %r" % delimiter if delimiter else "") + (
+        " + serverTotal, nextUID" if server_counts is True else
+        " + %s" % server_counts if server_counts else "")
 
 
 def fix_one_entry_missing(profile, folder="Projets/2026"):
@@ -507,6 +513,14 @@ def main():
             ("c3", snap, orderly, lambda p: fix_rebuild_cache(p, with_delimiter=True)),
             ("k3", killed_snap, killed,
              lambda p: "killed first sync; " + fix_rebuild_cache(p, with_delimiter=True)),
+            ("c4", snap, orderly, lambda p: fix_rebuild_cache(
+                p, with_delimiter=True, server_counts=True)),
+            ("c5", snap, orderly, lambda p: fix_rebuild_cache(
+                p, with_delimiter=True, server_counts="serverTotal")),
+            ("c6", snap, orderly, lambda p: fix_rebuild_cache(
+                p, with_delimiter=True, server_counts="nextUID")),
+            ("k4", killed_snap, killed, lambda p: "killed first sync; " + fix_rebuild_cache(
+                p, with_delimiter=True, server_counts=True)),
         ]
         for name, snapshot, profile, fix in cases:
             if name not in wanted:

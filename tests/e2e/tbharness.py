@@ -875,6 +875,8 @@ class Thunderbird:
         try:
             self.proc.wait(timeout=self.quit_timeout)
             self.how_ended = "orderly"
+            if not os.path.exists(os.path.join(self.profile, "folderCache.json")):
+                log("orderly quit but no folderCache.json in %s" % self.profile)
         except subprocess.TimeoutExpired:
             self.kill("Thunderbird did not exit within %ds after Marionette:Quit"
                       % self.quit_timeout)
