@@ -267,12 +267,12 @@ def plan_profile(snap, sep, identity, options):
         to_flag.extend(folder_map[key])
     new_cache, flagged = fld.flag_offline(state.cache, to_flag)
     new_data = {}
-    if pref_changes:
-        new_data["prefs.js"] = prefs.edit(state.data["prefs.js"], pref_changes)
-        if state.user_doc is not None:
-            in_user = dict((k, v) for k, v in pref_changes.items() if k in state.user_doc.values)
-            if in_user:
-                new_data["user.js"] = prefs.edit(state.data["user.js"], in_user)
+    try:
+        new_data.update(edited_prefs(state, pref_changes))
+    except prefs.PrefsEditError as exc:
+        record["error"] = str(exc)
+        record["status"] = "error"
+        return record, None, []
     if flagged:
         new_data["folderCache.json"] = fld.serialize_folder_cache(new_cache)
     new_data = dict((n, d) for n, d in new_data.items() if d != state.data.get(n))
@@ -312,6 +312,26 @@ def plan_profile(snap, sep, identity, options):
 
 
 _COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offline", "backup_ready")
+
+
+def edited_prefs(state, pref_changes):
+    """New bytes of prefs.js (and of user.js where it sets a changed pref).
+    prefs.edit refuses a file it cannot edit safely, e.g. one that a NUL byte
+    ends early: PrefsEditError, with the file named."""
+    out = {}
+    if not pref_changes:
+        return out
+    wanted = {"prefs.js": pref_changes}
+    if state.user_doc is not None:
+        wanted["user.js"] = dict((k, v) for k, v in pref_changes.items() if k in state.user_doc.values)
+    for name, changes in sorted(wanted.items()):
+        if not changes:
+            continue
+        try:
+            out[name] = prefs.edit(state.data[name], changes)
+        except prefs.PrefsEditError as exc:
+            raise prefs.PrefsEditError("%s: %s" % (name, exc))
+    return out
 
 
 def _before_after(before, after, options):

@@ -1,0 +1,72 @@
+"""One test per bug the hardening corpus found, small enough to read on its
+own (the corpus case that found it is named in each docstring)."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import sandbox
+
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import (
+    collect, commit, folders, workflow)
+
+OWNER = 4242
+PARAMS = {"users": None, "profiles": None, "servers": None, "sync_age_days": 0,
+          "size_limit_kb": 0, "if_running": "skip", "backup": True}
+
+
+@pytest.fixture
+def profile():
+    base = tempfile.mkdtemp(prefix="tbreg-", dir="/tmp")
+    os.chmod(base, 0o755)
+    path = sandbox.write_profile(os.path.join(base, "p"), [sandbox.imap("imap.ac-test.fr", "alice")])
+    for root, dirs, files in os.walk(base):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), OWNER, OWNER)
+    yield path
+    subprocess.run(["umount", "-l", os.path.join(path, "prefs.js")], capture_output=True)
+    shutil.rmtree(base)
+
+
+def state_of(folder):
+    out = {}
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            st = os.lstat(path)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, folder)] = (hashlib.sha256(f.read()).hexdigest(),
+                                                      st.st_uid, st.st_gid, st.st_mode)
+    return out
+
+
+def run(path, **params):
+    return workflow.run(dict(PARAMS, profiles=[path], **params), enforce=True, check_mode=False,
+                        collect_fn=collect.collect, commit_fn=commit.commit)
+
+
+def only_record(result):
+    (record,) = result["ansible_facts"]["thunderbird"]["profiles"]
+    return record
+
+
+def append(path, data):
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+def test_prefs_cut_short_by_a_nul_is_a_profile_error_not_a_crash(profile):
+    """corpus: nul/last-byte — prefs.edit refused the file and the exception
+    ended the whole module run (every profile of the host unreported)."""
+    append(os.path.join(profile, "prefs.js"), b"\x00")
+    before = state_of(profile)
+    record = only_record(run(profile))
+    assert record["status"] == "error"
+    assert "prefs.js" in record["error"] and "NUL" in record["error"]
+    assert state_of(profile) == before
