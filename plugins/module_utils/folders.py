@@ -46,6 +46,8 @@ def parse_folder_cache(data):
         cache = json.loads(data.decode("utf-8"), object_pairs_hook=OrderedDict)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FolderCacheError("folderCache.json is not valid JSON: %s" % exc)
+    except RecursionError:
+        raise FolderCacheError("folderCache.json is nested too deeply to be a folder cache")
     if not isinstance(cache, dict):
         raise FolderCacheError("folderCache.json is not a JSON object")
     return cache

@@ -70,3 +70,11 @@ def test_prefs_cut_short_by_a_nul_is_a_profile_error_not_a_crash(profile):
     assert record["status"] == "error"
     assert "prefs.js" in record["error"] and "NUL" in record["error"]
     assert state_of(profile) == before
+
+
+@pytest.mark.parametrize("data", [b"[" * 200000 + b"]" * 200000,
+                                  b'{"a":' * 100000 + b"{}" + b"}" * 100000])
+def test_deeply_nested_folder_cache_is_refused_not_a_crash(data):
+    """corpus: folder-cache/deep-array-nesting — json.loads raised RecursionError."""
+    with pytest.raises(folders.FolderCacheError, match="nested"):
+        folders.parse_folder_cache(data)
