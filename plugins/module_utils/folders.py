@@ -54,7 +54,12 @@ def parse_folder_cache(data):
 
 
 def serialize_folder_cache(cache):
-    return json.dumps(cache, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(cache, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        # An escape like \uD800 without its pair decodes to a lone surrogate.
+        raise FolderCacheError("folderCache.json holds a string that is not valid Unicode "
+                               "(an unpaired surrogate escape); not rewriting it")
 
 
 def native_path(profile_path, rel, sep):

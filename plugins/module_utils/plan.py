@@ -274,7 +274,12 @@ def plan_profile(snap, sep, identity, options):
         record["status"] = "error"
         return record, None, []
     if flagged:
-        new_data["folderCache.json"] = fld.serialize_folder_cache(new_cache)
+        try:
+            new_data["folderCache.json"] = fld.serialize_folder_cache(new_cache)
+        except fld.FolderCacheError as exc:
+            record["error"] = str(exc)
+            record["status"] = "error"
+            return record, None, []
     new_data = dict((n, d) for n, d in new_data.items() if d != state.data.get(n))
 
     record["changes"] = ["%s = %s" % (k, prefs.format_value(v)) for k, v in sorted(pref_changes.items())]

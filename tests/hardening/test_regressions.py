@@ -78,3 +78,17 @@ def test_deeply_nested_folder_cache_is_refused_not_a_crash(data):
     """corpus: folder-cache/deep-array-nesting — json.loads raised RecursionError."""
     with pytest.raises(folders.FolderCacheError, match="nested"):
         folders.parse_folder_cache(data)
+
+
+def test_folder_cache_with_a_lone_surrogate_is_a_profile_error(profile):
+    """corpus: folder-cache/lone-surrogate — the new folderCache.json could not
+    be encoded (UnicodeEncodeError) and the module run ended."""
+    cache_path = os.path.join(profile, "folderCache.json")
+    with open(cache_path, "rb") as f:
+        data = f.read()
+    with open(cache_path, "wb") as f:
+        f.write(data.replace(b'"totalMsgs": 3', b'"totalMsgs": 3, "onlineName": "\\udc80"', 1))
+    before = state_of(profile)
+    record = only_record(run(profile))
+    assert record["status"] == "error" and "folderCache.json" in record["error"]
+    assert state_of(profile) == before
