@@ -115,14 +115,16 @@ def account_folders(store_rel, profile_path, sep, tree, cache, summaries):
             folders[rel] = Folder(rel, native_path(profile_path, rel, sep), folder_name(store_rel, rel))
     native_prefix = native_path(profile_path, store_rel, sep) + sep
     cache_keys = {}
+    known = set(_fold(rel, sep) for rel in folders)
     for key in cache or {}:
         if key.endswith(".msf") and _under(key, native_prefix, sep):
             rel = store_prefix + key[len(native_prefix):].replace(sep, "/")
-            cache_keys[rel.lower() if sep == "\\" else rel] = key
-            if not any(_same(rel, known, sep) for known in folders):
+            cache_keys[_fold(rel, sep)] = key
+            if _fold(rel, sep) not in known:
+                known.add(_fold(rel, sep))
                 folders[rel] = Folder(rel, key, folder_name(store_rel, rel))
     for rel, folder in folders.items():
-        key = cache_keys.get(rel.lower() if sep == "\\" else rel)
+        key = cache_keys.get(_fold(rel, sep))
         entry = cache.get(key) if key is not None and cache else None
         if isinstance(entry, dict) and isinstance(entry.get("flags"), int):
             folder.key = key
@@ -143,8 +145,9 @@ def account_folders(store_rel, profile_path, sep, tree, cache, summaries):
     return sorted(folders.values(), key=lambda f: f.name.lower())
 
 
-def _same(a, b, sep):
-    return a.lower() == b.lower() if sep == "\\" else a == b
+def _fold(rel, sep):
+    """The form in which two paths of the host compare equal."""
+    return rel.lower() if sep == "\\" else rel
 
 
 def _hex(value):

@@ -92,3 +92,14 @@ def test_folder_cache_with_a_lone_surrogate_is_a_profile_error(profile):
     record = only_record(run(profile))
     assert record["status"] == "error" and "folderCache.json" in record["error"]
     assert state_of(profile) == before
+
+
+def test_many_cached_folders_take_linear_time():
+    """corpus: folder-cache/50000-entries — each cache entry was compared with
+    every folder found so far (quadratic: about a minute for 50 000 entries)."""
+    prefix = "/p/ImapMail/h/"
+    cache = dict((prefix + "f%05d.msf" % i, {"flags": 4}) for i in range(40000))
+    started = time.time()
+    found = folders.account_folders("ImapMail/h", "/p", "/", [], cache, {})
+    assert len(found) == 40000
+    assert time.time() - started < 5
