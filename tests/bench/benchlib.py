@@ -116,7 +116,8 @@ def remove_user(name, wait=20.0):
     """userdel, waiting while a session of the user ends (userdel exits 8)."""
     deadline = time.time() + wait
     while True:
-        proc = subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              check=False)
         if proc.returncode in (0, 6):  # 6: no such user
             return
         if proc.returncode != 8 or time.time() > deadline:
@@ -140,9 +141,9 @@ def workstation_profiles(user_suffix, user):
     limit; ``b``: a POP account and a personal IMAP account whose folders were
     discovered while offline use was off (no Offline flag)."""
     if user_suffix == "a":
-        return [("a1bench0.default-esr", [sandbox.imap(ACADEMIC, user, offline=False, socket=3, auth=3,
-                                                        autosync_max_age_days=30,
-                                                        limit_offline_message_size=True, max_size=50)])]
+        seed = sandbox.imap(ACADEMIC, user, offline=False, socket=3, auth=3, autosync_max_age_days=30,
+                            limit_offline_message_size=True, max_size=50)
+        return [("a1bench0.default-esr", [seed])]
     return [("b2bench0.default-esr", [sandbox.pop("pop.laposte.example", user, socket=3, auth=3),
                                       sandbox.imap(PERSONAL, user, offline=None, flagged=False, socket=2)])]
 
@@ -307,7 +308,7 @@ class Fleet:
             ours = False
         if ours:
             os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
+            for dummy in range(100):
                 if not os.path.exists("/proc/%d" % pid):
                     break
                 time.sleep(0.05)
@@ -406,7 +407,7 @@ class CpuGroups:
 
     def remove(self):
         for path in self.paths.values():
-            for _ in range(40):
+            for dummy in range(40):
                 try:
                     os.rmdir(path)
                     break
@@ -561,7 +562,8 @@ def run_playbook(state, run_name, playbook, inventory, args=(), env=None, timeou
     before = cpu.seconds() if measured else None
     start = time.monotonic()
     proc = subprocess.run(cmd, env=full_env, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout, preexec_fn=cpu.join("controller") if measured else None)
+                          text=True, timeout=timeout, check=False,
+                          preexec_fn=cpu.join("controller") if measured else None)
     seconds = time.monotonic() - start
     exit_masters(control_dir)
     used = None

@@ -68,7 +68,7 @@ def write_big_profile(folder, target_bytes):
 
 def median_ms(fn, repeats):
     times = []
-    for _ in range(repeats):
+    for dummy in range(repeats):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000.0)
