@@ -20,20 +20,21 @@ TRASH = 0x00000100
 JUNK = 0x40000000
 VIRTUAL = 0x00000020
 NOSELECT = 0x01000000
-_NEVER_OFFLINE = TRASH | JUNK | VIRTUAL | NOSELECT
+_NEVER_OFFLINE = TRASH | JUNK | VIRTUAL
 
 # .msf folder-info cell -> folderCache.json member. Thunderbird writes the
 # numbers unsigned (Junk's flags read 1074274324), as the .msf hex gives them.
 SUMMARY_TO_CACHE = (
-    ("flags", "flags", "hex"),
-    ("numMsgs", "totalMsgs", "hex"),
-    ("numNewMsgs", "totalUnreadMsgs", "hex"),
-    ("expungedBytes", "expungedBytes", "hex"),
-    ("folderSize", "folderSize", "hex"),
-    ("boxFlags", "boxFlags", "hex"),
-    ("hierDelim", "hierDelim", "hex"),
-    ("onlineName", "onlineName", "str"),
+    ("flags", "flags", 0),
+    ("numMsgs", "totalMsgs", 0),
+    ("numNewMsgs", "totalUnreadMsgs", 0),
+    ("totPendingMsgs", "pendingMsgs", 0),
+    ("unreadPendingMsgs", "pendingUnreadMsgs", 0),
+    ("expungedBytes", "expungedBytes", 0),
+    ("folderSize", "folderSize", -1),
 )
+# hierDelim Thunderbird writes while it does not know the server's delimiter.
+UNKNOWN_DELIMITER = 94
 
 
 class FolderCacheError(Exception):
@@ -80,13 +81,20 @@ class Folder:
         self.flags = None
         self.source = None
         self.summary = None
+        self.entry = None
         self.problem = None
 
     @property
     def wanted(self):
-        """Should be offline: every folder but Trash, Junk, virtual and
-        non-selectable ones (unknown flags count as wanted)."""
+        """Gets the Offline flag: every folder but Trash, Junk and virtual
+        ones (unknown flags count as wanted). Thunderbird flags \\Noselect
+        parents too in a profile that keeps mail offline."""
         return not (self.flags or 0) & _NEVER_OFFLINE
+
+    @property
+    def counted(self):
+        """Counts in folders_total: wanted, and able to hold messages."""
+        return self.wanted and not (self.flags or 0) & NOSELECT
 
     @property
     def offline(self):
@@ -128,6 +136,7 @@ def account_folders(store_rel, profile_path, sep, tree, cache, summaries):
         entry = cache.get(key) if key is not None and cache else None
         if isinstance(entry, dict) and isinstance(entry.get("flags"), int):
             folder.key = key
+            folder.entry = entry
             folder.flags = entry["flags"]
             folder.source = "cache"
             continue
@@ -159,37 +168,70 @@ def _hex(value):
         return None
 
 
-def cache_entry_from_summary(summary):
+def cache_entry_from_summary(summary, delimiter):
+    """A folderCache.json entry equivalent to what Thunderbird writes, built
+    from a .msf folder-info row. Measured (docs/measurements.md): without
+    ``hierDelim`` Thunderbird recreates nested folders under another name, and
+    without ``serverTotal``/``nextUID`` it may skip the download."""
     entry = OrderedDict()
-    for cell, member, kind in SUMMARY_TO_CACHE:
-        value = summary.get(cell)
-        if value is None:
-            continue
-        if kind == "hex":
-            value = _hex(value)
-            if value is None:
-                continue
-        entry[member] = value
+    for cell, member, missing in SUMMARY_TO_CACHE:
+        value = _hex(summary.get(cell))
+        entry[member] = missing if value is None else value
+    if summary.get("onlineName"):
+        entry["onlineName"] = summary["onlineName"]
+    if delimiter is not None:
+        entry["hierDelim"] = delimiter
+    entry["serverTotal"] = entry["totalMsgs"]
+    highest = _hex(summary.get("highestRecordedUID"))
+    if highest is not None:
+        entry["nextUID"] = highest + 1
     return entry
 
 
-def flag_offline(cache, folders):
-    """New folderCache.json content with every wanted folder flagged offline.
+def hierarchy_delimiter(folders):
+    """The account's IMAP hierarchy delimiter (as a code point), or None.
 
-    Returns (new_cache, flagged) where ``flagged`` lists the folders changed;
-    folders whose flags are unknown are left alone (the caller reports them).
+    From a cache entry Thunderbird wrote, else from a nested folder whose
+    .msf onlineName joins its path parts with one character."""
+    for folder in folders:
+        if folder.source == "cache" and folder.entry is not None:
+            value = folder.entry.get("hierDelim")
+            if isinstance(value, int) and value != UNKNOWN_DELIMITER:
+                return value
+    for folder in folders:
+        parts = folder.name.split("/")
+        online = (folder.summary or {}).get("onlineName") or ""
+        if len(parts) < 2 or not isinstance(online, str):
+            continue
+        for char in set(online) - set("".join(parts)):
+            if online == char.join(parts):
+                return ord(char)
+    return None
+
+
+def flag_offline(cache, folders):
+    """New folderCache.json content with every wanted folder of one account
+    flagged offline.
+
+    Returns (new_cache, flagged) where ``flagged`` lists the folders changed.
+    When anything is flagged, every folder of the account that lacks an entry
+    gets one built from its .msf (flagged only if wanted), as in the recipe
+    measured with the real client; folders whose flags are unknown are left
+    alone (the caller reports them).
     """
     new_cache = OrderedDict((k, OrderedDict(v) if isinstance(v, dict) else v) for k, v in (cache or {}).items())
-    flagged = []
+    flagged = [f for f in folders if f.wanted and not f.offline and f.flags is not None]
+    if not flagged:
+        return new_cache, []
+    delimiter = hierarchy_delimiter(folders)
     for folder in folders:
-        if not folder.wanted or folder.offline or folder.flags is None:
+        if folder.flags is None:
             continue
+        flags = folder.flags | OFFLINE if folder.wanted else folder.flags
         if folder.source == "cache":
-            new_cache[folder.key]["flags"] = folder.flags | OFFLINE
+            new_cache[folder.key]["flags"] = flags
         else:
-            entry = cache_entry_from_summary(folder.summary)
-            entry["flags"] = folder.flags | OFFLINE
+            entry = cache_entry_from_summary(folder.summary, delimiter)
+            entry["flags"] = flags
             new_cache[folder.key] = entry
-        flagged.append(folder)
     return new_cache, flagged
-

@@ -133,6 +133,14 @@ def store_bytes(tree, store_rel):
     return sum(e["size"] for e in tree if e["type"] == "file" and e["rel"].startswith(prefix))
 
 
+def disk_rel(tree, rel, sep):
+    """Windows matches names without regard to case: the mail folder as named on disk."""
+    if sep != "\\":
+        return rel
+    wanted = rel.lower()
+    return next((e["rel"] for e in tree if e["type"] == "dir" and e["rel"].lower() == wanted), rel)
+
+
 def account_facts(state, key, server_key):
     facts = acc.describe_account(state.values, key, server_key)
     snap, sep = state.snap, state.sep
@@ -144,13 +152,14 @@ def account_facts(state, key, server_key):
         if problem:
             facts["problems"].append(problem)
         else:
+            rel = disk_rel(snap["tree"], rel, sep)
             facts["store_path"] = fld.native_path(snap["path"], rel, sep)
             facts["store_bytes"] = store_bytes(snap["tree"], rel)
             if facts["type"] == "imap":
                 folders = fld.account_folders(rel, snap["path"], sep, snap["tree"],
                                               state.cache, state.summaries)
     if facts["type"] == "imap":
-        wanted = [f for f in folders if f.wanted]
+        wanted = [f for f in folders if f.counted]
         facts["folders_total"] = len(wanted)
         facts["folders_offline"] = sum(1 for f in wanted if f.offline)
         facts["folders_not_offline"] = [f.name for f in wanted if not f.offline]
@@ -227,7 +236,7 @@ def _base_record(snap, identity):
     return {
         "path": snap["path"], "name": identity[0], "user": snap.get("user"),
         "default": identity[1], "running": bool(snap.get("running")),
-        "root": snap.get("root"), "version": None, "error": None,
+        "root": snap.get("root"), "redirected": bool(snap.get("redirected")), "version": None, "error": None,
         "status": None, "accounts": [], "changes": [],
     }
 
@@ -259,13 +268,13 @@ def plan_profile(snap, sep, identity, options):
         return record, None, []
 
     pref_changes = {}
-    to_flag = []
+    new_cache, flagged = state.cache, []
     for key, facts in before.items():
         if not options.wants(facts):
             continue
         pref_changes.update(wanted_prefs(state, facts["server_key"], options))
-        to_flag.extend(folder_map[key])
-    new_cache, flagged = fld.flag_offline(state.cache, to_flag)
+        new_cache, account_flagged = fld.flag_offline(new_cache, folder_map[key])
+        flagged.extend(account_flagged)
     new_data = {}
     try:
         new_data.update(edited_prefs(state, pref_changes))

@@ -162,6 +162,8 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     result = workflow.run(module.params, enforce=False, check_mode=True,
                           collect_fn=collect.collect, commit_fn=None)
+    for warning in result.pop('warnings'):
+        module.warn(warning)
     module.exit_json(**result)
 
 

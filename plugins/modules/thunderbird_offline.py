@@ -165,6 +165,8 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     result = workflow.run(module.params, enforce=True, check_mode=module.check_mode,
                           collect_fn=collect.collect, commit_fn=commit.commit)
+    for warning in result.pop('warnings'):
+        module.warn(warning)
     if not module._diff:
         result.pop('diff', None)
     if result.pop('failed', False):

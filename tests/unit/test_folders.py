@@ -43,21 +43,50 @@ def test_summary_used_without_cache_entry_and_unknown_reported():
 
 
 def test_flag_offline_ors_cache_and_synthesises_missing_entries():
-    cache = {key(STORE + "/INBOX.msf"): {"flags": 0x1004, "totalMsgs": 3},
+    cache = {key(STORE + "/INBOX.msf"): {"flags": 0x1004, "totalMsgs": 3, "hierDelim": 0x2e},
              key(STORE + "/Trash.msf"): {"flags": 0x104}}
     summaries = {STORE + "/New.msf": {"flags": "4", "numMsgs": "a", "numNewMsgs": "2",
-                                      "onlineName": "New", "hierDelim": "2f"}}
-    folders = fld.account_folders(STORE, P, "/", tree(STORE + "/New.msf"), cache, summaries)
+                                      "onlineName": "New", "highestRecordedUID": "1f"},
+                 STORE + "/Junk.msf": {"flags": "40000004"}}
+    folders = fld.account_folders(STORE, P, "/", tree(STORE + "/New.msf", STORE + "/Junk.msf"),
+                                  cache, summaries)
     new_cache, flagged = fld.flag_offline(cache, folders)
     assert sorted(f.name for f in flagged) == ["INBOX", "New"]
-    assert new_cache[key(STORE + "/INBOX.msf")] == {"flags": 0x08001004, "totalMsgs": 3}
+    assert new_cache[key(STORE + "/INBOX.msf")] == {"flags": 0x08001004, "totalMsgs": 3, "hierDelim": 0x2e}
     assert new_cache[key(STORE + "/Trash.msf")] == {"flags": 0x104}
-    assert new_cache[key(STORE + "/New.msf")] == {"flags": 0x08000004, "totalMsgs": 10,
-                                                  "totalUnreadMsgs": 2, "hierDelim": 0x2f,
-                                                  "onlineName": "New"}
+    assert new_cache[key(STORE + "/New.msf")] == {
+        "flags": 0x08000004, "totalMsgs": 10, "totalUnreadMsgs": 2, "pendingMsgs": 0,
+        "pendingUnreadMsgs": 0, "expungedBytes": 0, "folderSize": -1,
+        "onlineName": "New", "hierDelim": 0x2e, "serverTotal": 10, "nextUID": 0x20}
+    assert new_cache[key(STORE + "/Junk.msf")]["flags"] == 0x40000004, "entry added, never flagged"
     assert cache[key(STORE + "/INBOX.msf")]["flags"] == 0x1004, "input left alone"
     again = fld.account_folders(STORE, P, "/", tree(STORE + "/New.msf"), new_cache, summaries)
     assert fld.flag_offline(new_cache, again)[1] == []
+
+
+def test_nothing_to_flag_adds_no_entry():
+    summaries = {STORE + "/Old.msf": {"flags": "8000004"}}
+    folders = fld.account_folders(STORE, P, "/", tree(STORE + "/Old.msf"), {}, summaries)
+    assert fld.flag_offline({}, folders) == ({}, [])
+
+
+def test_delimiter_from_a_nested_folder_when_no_entry_has_one():
+    summaries = {STORE + "/A.sbd/B.msf": {"flags": "4", "onlineName": "A.B"},
+                 STORE + "/A.msf": {"flags": "1000004", "onlineName": "A"}}
+    folders = fld.account_folders(STORE, P, "/", tree(*summaries), {}, summaries)
+    assert fld.hierarchy_delimiter(folders) == ord(".")
+    server_root = {key(STORE + "/X.msf"): {"flags": 4, "hierDelim": fld.UNKNOWN_DELIMITER}}
+    folders = fld.account_folders(STORE, P, "/", tree(*summaries), server_root, summaries)
+    assert fld.hierarchy_delimiter(folders) == ord("."), "94 means unknown"
+    top_only = {STORE + "/A.msf": {"flags": "4", "onlineName": "A"}}
+    folders = fld.account_folders(STORE, P, "/", tree(*top_only), {}, top_only)
+    assert fld.hierarchy_delimiter(folders) is None
+
+
+def test_noselect_parent_is_flagged_but_not_counted():
+    cache = {key(STORE + "/Projets.msf"): {"flags": 0x1082014}}
+    [parent] = fld.account_folders(STORE, P, "/", [], cache, {})
+    assert parent.wanted and not parent.counted
 
 
 def test_windows_keys_match_case_insensitively():
