@@ -146,6 +146,72 @@ def profile_location(entry):
     return parent, (name,)
 
 
+def temp_name(name):
+    return ".%s.rectorat-%d.tmp" % (name, os.getpid())
+
+
+def apply_writes(dir_fd, writes, current, profile_owner, backup, stamp, result):
+    """Write every backup and every new file in full before the first rename,
+    so that a failure (disk full, read-only, a group the user cannot keep...)
+    leaves the profile as it was: what this run made is removed, and a file
+    already replaced gets its old bytes back."""
+    made, staged, renamed = [], [], []
+    try:
+        for write in writes:
+            rel = write["rel"]
+            data, st = current[rel]
+            owner = (st.st_uid, st.st_gid) if st else profile_owner
+            mode = stat.S_IMODE(st.st_mode) if st else 0o600
+            if backup and data is not None:
+                backup_name = "%s.%s.bak" % (rel, stamp)
+                write_new(dir_fd, backup_name, data, owner[0], owner[1], mode)
+                made.append(backup_name)
+                result["backups"].append(backup_name)
+            tmp = temp_name(rel)
+            write_new(dir_fd, tmp, base64.b64decode(write["b64"]), owner[0], owner[1], mode)
+            made.append(tmp)
+            staged.append((tmp, rel))
+        for tmp, rel in staged:
+            os.rename(tmp, rel, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            made.remove(tmp)
+            renamed.append(rel)
+        os.fsync(dir_fd)
+    except BaseException:
+        restored = put_back(dir_fd, renamed, current)
+        discard(dir_fd, [name for name in made if restored or not name.endswith(".bak")])
+        if not restored:
+            raise Refused("error", "writing failed after %s had been replaced, and putting the old "
+                          "bytes back failed too; the backups hold them" % ", ".join(renamed))
+        result["backups"] = []
+        raise
+    result["written"] = renamed
+
+
+def put_back(dir_fd, names, current):
+    """Give each of ``names`` its old bytes again; False if any could not be."""
+    ok = True
+    for name in names:
+        data, st = current[name]
+        try:
+            if data is None:
+                os.unlink(name, dir_fd=dir_fd)
+                continue
+            tmp = temp_name(name)
+            write_new(dir_fd, tmp, data, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+            os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except OSError:
+            ok = False
+    return ok
+
+
+def discard(dir_fd, names):
+    for name in names:
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError:
+            pass
+
+
 def commit_profile(entry, backup, stamp):
     result = {"path": entry["path"], "status": "written", "error": None, "written": [], "backups": []}
     parent, parts = profile_location(entry)
@@ -157,20 +223,7 @@ def commit_profile(entry, backup, stamp):
             try:
                 lock_fd = hold_profile_lock(dir_fd)
                 current = check_guards(dir_fd, entry["writes"])
-                for write in entry["writes"]:
-                    rel = write["rel"]
-                    data, st = current[rel]
-                    owner = (st.st_uid, st.st_gid) if st else (uid, gid)
-                    mode = stat.S_IMODE(st.st_mode) if st else 0o600
-                    if backup and data is not None:
-                        backup_name = "%s.%s.bak" % (rel, stamp)
-                        write_new(dir_fd, backup_name, data, owner[0], owner[1], mode)
-                        result["backups"].append(backup_name)
-                    tmp = ".%s.rectorat-%d.tmp" % (rel, os.getpid())
-                    write_new(dir_fd, tmp, base64.b64decode(write["b64"]), owner[0], owner[1], mode)
-                    os.rename(tmp, rel, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                    result["written"].append(rel)
-                os.fsync(dir_fd)
+                apply_writes(dir_fd, entry["writes"], current, (uid, gid), backup, stamp, result)
             finally:
                 if lock_fd is not None:
                     os.close(lock_fd)

@@ -103,3 +103,25 @@ def test_many_cached_folders_take_linear_time():
     found = folders.account_folders("ImapMail/h", "/p", "/", [], cache, {})
     assert len(found) == 40000
     assert time.time() - started < 5
+
+
+def test_a_failed_rename_leaves_the_profile_as_it_was(profile):
+    """corpus: ownership/prefs-is-a-mount-point, disk-full/* — folderCache.json
+    was replaced, then prefs.js failed: the profile was reported in error
+    with one file changed, a temp file and backups left behind."""
+    prefs_js = os.path.join(profile, "prefs.js")
+    subprocess.run(["mount", "--bind", prefs_js, prefs_js], check=True)  # rename() over it: EBUSY
+    before = state_of(profile)
+    record = only_record(run(profile))
+    assert record["status"] == "error" and "busy" in record["error"]
+    assert state_of(profile) == before
+
+
+def test_a_failed_backup_leaves_the_profile_as_it_was(profile):
+    """corpus: ownership/prefs-group-user-not-in — the group of prefs.js cannot
+    be kept by the user: folderCache.json had been replaced already."""
+    os.chown(os.path.join(profile, "prefs.js"), OWNER, 0)
+    before = state_of(profile)
+    record = only_record(run(profile))
+    assert record["status"] == "error"
+    assert state_of(profile) == before
