@@ -164,8 +164,8 @@ def apply_writes(dir_fd, writes, current, profile_owner, backup, stamp, result):
             mode = stat.S_IMODE(st.st_mode) if st else 0o600
             if backup and data is not None:
                 backup_name = "%s.%s.bak" % (rel, stamp)
-                write_new(dir_fd, backup_name, data, owner[0], owner[1], mode)
-                made.append(backup_name)
+                if place_backup(dir_fd, backup_name, data, owner, mode):
+                    made.append(backup_name)
                 result["backups"].append(backup_name)
             tmp = temp_name(rel)
             write_new(dir_fd, tmp, base64.b64decode(write["b64"]), owner[0], owner[1], mode)
@@ -185,6 +185,28 @@ def apply_writes(dir_fd, writes, current, profile_owner, backup, stamp, result):
         result["backups"] = []
         raise
     result["written"] = renamed
+
+
+def place_backup(dir_fd, name, data, owner, mode):
+    """Write the backup under a temp name and rename it into place, so that
+    the name never holds part of a file (a kill -9 mid-write leaves only a
+    temp file). A backup of that name already there, left by a run killed
+    earlier in the same second, is kept if it holds these very bytes.
+    True when this run made the backup."""
+    existing, _ = read_current(dir_fd, name)
+    if existing is not None:
+        if existing == data:
+            return False
+        raise Refused("error", "%s already exists and holds other bytes; nothing written, "
+                      "run again" % name)
+    tmp = temp_name(name)
+    write_new(dir_fd, tmp, data, owner[0], owner[1], mode)
+    try:
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        discard(dir_fd, [tmp])
+        raise
+    return True
 
 
 def put_back(dir_fd, names, current):

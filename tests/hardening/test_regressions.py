@@ -125,3 +125,35 @@ def test_a_failed_backup_leaves_the_profile_as_it_was(profile):
     record = only_record(run(profile))
     assert record["status"] == "error"
     assert state_of(profile) == before
+
+
+def planned_commit(path, stamp):
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import plan
+    snapshot = collect.collect(plan.collect_request(profile_paths=[path]))
+    planned = plan.plan(snapshot, plan.Options(enforce=True, stamp=stamp))
+    (entry,) = planned["commit"]["profiles"]
+    return planned["commit"], entry
+
+
+def test_a_backup_left_by_an_interrupted_run_is_reused(profile):
+    """kill test: a run killed after writing its backups, run again in the
+    same second, failed with "prefs.js.<stamp>.bak: File exists"."""
+    request, entry = planned_commit(profile, "20260101T000000Z")
+    for name in ("prefs.js", "folderCache.json"):
+        shutil.copy2(os.path.join(profile, name), os.path.join(profile, name + ".20260101T000000Z.bak"))
+        os.chown(os.path.join(profile, name + ".20260101T000000Z.bak"), OWNER, OWNER)
+    (outcome,) = commit.commit(request)["profiles"]
+    assert outcome["status"] == "written", outcome["error"]
+    assert sorted(outcome["backups"]) == ["folderCache.json.20260101T000000Z.bak", "prefs.js.20260101T000000Z.bak"]
+
+
+def test_a_backup_name_holding_other_bytes_is_an_error(profile):
+    request, entry = planned_commit(profile, "20260101T000000Z")
+    clash = os.path.join(profile, "prefs.js.20260101T000000Z.bak")
+    with open(clash, "wb") as f:
+        f.write(b"someone else's bytes\n")
+    os.chown(clash, OWNER, OWNER)
+    before = state_of(profile)
+    (outcome,) = commit.commit(request)["profiles"]
+    assert outcome["status"] == "error" and "holds other bytes" in outcome["error"]
+    assert state_of(profile) == before
