@@ -18,6 +18,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import stat
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
@@ -27,6 +28,9 @@ PROTOCOL = 1
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# Temp files this module makes: .<file>[.<stamp>.bak].rectorat-<pid>.tmp
+_TEMP = re.compile(r"^\.(?:prefs\.js|user\.js|folderCache\.json)(?:\.\d{8}T\d{6}Z\.bak)?"
+                   r"\.rectorat-(\d+)\.tmp$")
 
 
 class Refused(Exception):
@@ -146,6 +150,23 @@ def profile_location(entry):
     return parent, (name,)
 
 
+def remove_stale_temps(dir_fd):
+    """Temp files of a run that was killed (kill -9, power cut): their
+    process is gone. A live process's temp file is left alone."""
+    for name in os.listdir(dir_fd):
+        match = _TEMP.match(name)
+        if match and not process_alive(int(match.group(1))):
+            discard(dir_fd, [name])
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno != errno.ESRCH
+    return True
+
+
 def temp_name(name):
     return ".%s.rectorat-%d.tmp" % (name, os.getpid())
 
@@ -245,6 +266,7 @@ def commit_profile(entry, backup, stamp):
             try:
                 lock_fd = hold_profile_lock(dir_fd)
                 current = check_guards(dir_fd, entry["writes"])
+                remove_stale_temps(dir_fd)
                 apply_writes(dir_fd, entry["writes"], current, (uid, gid), backup, stamp, result)
             finally:
                 if lock_fd is not None:

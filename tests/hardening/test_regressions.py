@@ -157,3 +157,25 @@ def test_a_backup_name_holding_other_bytes_is_an_error(profile):
     (outcome,) = commit.commit(request)["profiles"]
     assert outcome["status"] == "error" and "holds other bytes" in outcome["error"]
     assert state_of(profile) == before
+
+
+def test_temp_files_of_a_killed_run_are_removed(profile):
+    """kill test: the temp files of a run killed before its renames stayed
+    in the profile for good."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        names = [".prefs.js.rectorat-%d.tmp" % dead.pid,
+                 ".folderCache.json.20260101T000000Z.bak.rectorat-%d.tmp" % dead.pid,
+                 ".prefs.js.rectorat-%d.tmp" % alive.pid]
+        for name in names:
+            with open(os.path.join(profile, name), "wb") as f:
+                f.write(b"half a fi")
+            os.chown(os.path.join(profile, name), OWNER, OWNER)
+        record = only_record(run(profile))
+        assert record["status"] == "changed"
+        assert [n for n in os.listdir(profile) if n.endswith(".tmp")] == [names[2]]
+    finally:
+        alive.kill()
+        alive.wait()
