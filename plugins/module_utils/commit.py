@@ -123,8 +123,9 @@ def hold_profile_lock(dir_fd):
     return fd
 
 
-def check_guards(dir_fd, writes):
-    """Current stat of each file to write, after checking every guard."""
+def check_guards(dir_fd, writes, uid=None):
+    """Current stat of each file to write, after checking every guard
+    (same bytes as collect saw, still owned by the profile's user)."""
     current = {}
     for write in writes:
         name = write["rel"]
@@ -135,6 +136,9 @@ def check_guards(dir_fd, writes):
         actual = hashlib.sha256(data).hexdigest() if data is not None else None
         if actual != expected:
             raise Refused("conflict", "%s changed since it was read; nothing written, run again" % name)
+        if st is not None and uid is not None and st.st_uid != uid:
+            raise Refused("error", "%s is now owned by uid %d, not by the profile's user (uid %d); "
+                          "nothing written" % (name, st.st_uid, uid))
         current[name] = (data, st)
     return current
 
@@ -265,7 +269,7 @@ def commit_profile(entry, backup, stamp):
             lock_fd = None
             try:
                 lock_fd = hold_profile_lock(dir_fd)
-                current = check_guards(dir_fd, entry["writes"])
+                current = check_guards(dir_fd, entry["writes"], uid)
                 remove_stale_temps(dir_fd)
                 apply_writes(dir_fd, entry["writes"], current, (uid, gid), backup, stamp, result)
             finally:

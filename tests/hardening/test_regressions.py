@@ -179,3 +179,27 @@ def test_temp_files_of_a_killed_run_are_removed(profile):
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_a_file_swapped_for_another_owners_is_refused(profile):
+    """corpus: swap/prefs-hardlink-to-root-file-same-bytes — between collect
+    and commit prefs.js becomes a hard link to a root-owned file with the
+    same bytes: the guard passed and the write failed on fchown."""
+    prefs_js = os.path.join(profile, "prefs.js")
+    os.mkdir(os.path.join(os.path.dirname(profile), "root"))
+    lure = os.path.join(os.path.dirname(profile), "root", "prefs-copy")
+    shutil.copy(prefs_js, lure)
+
+    def collect_then_swap(request):
+        snapshot = collect.collect(request)
+        os.unlink(prefs_js)
+        os.link(lure, prefs_js)
+        return snapshot
+    before_lure = state_of(os.path.dirname(lure))
+    result = workflow.run(dict(PARAMS, profiles=[profile]), enforce=True, check_mode=False,
+                          collect_fn=collect_then_swap, commit_fn=commit.commit)
+    record = only_record(result)
+    assert record["status"] == "error"
+    assert "prefs.js is now owned by uid 0" in record["error"]
+    assert not [n for n in os.listdir(profile) if n.endswith((".bak", ".tmp"))]
+    assert state_of(os.path.dirname(lure)) == before_lure
