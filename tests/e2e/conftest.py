@@ -9,6 +9,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tbharness  # noqa: E402
 
 
+def pytest_terminal_summary(terminalreporter):
+    for line in tbharness.FIGURES:
+        terminalreporter.write_line("e2e: " + line)
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "e2e: end-to-end test driving the real Thunderbird and dovecot (slow)")

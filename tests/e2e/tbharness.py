@@ -41,6 +41,9 @@ MARKER_RE = re.compile(rb"TBE2EBODY-[0-9a-f]{8}-[0-9]{4}")
 LOGOUT_RE = re.compile(
     r"hdr_count=(\d+) hdr_bytes=(\d+) body_count=(\d+) body_bytes=(\d+)")
 
+# Lines the e2e conftest prints after the run (bodies on disk per case).
+FIGURES = []
+
 
 def log(msg):
     sys.stderr.write("[tbharness %s] %s\n" % (time.strftime("%H:%M:%S"), msg))

@@ -130,8 +130,14 @@ def assert_special_folders_unflagged(profile):
             assert not offline_flag(entries[folder]), "%s was flagged offline" % folder
 
 
+def report(profile, bodies, expected):
+    h.FIGURES.append("%s: bodies on disk %s" % (os.path.basename(profile), ", ".join(
+        "%s %d/%d" % (f, bodies.get(f, 0), n) for f, n in sorted(expected.items()))))
+
+
 def assert_all_bodies_kept(server, profile):
     bodies, expected = start_and_collect(server, profile, wait_all=True)
+    report(profile, bodies, dict(expected, **dict((f, 0) for f in h.SPECIAL_FOLDERS)))
     for folder, count in expected.items():
         assert bodies.get(folder) == count, "%s: %s of %d bodies on disk (all: %s)" % (
             folder, bodies.get(folder), count, bodies)
@@ -172,6 +178,7 @@ def test_negative_control_without_the_module(imap_server, e2e_dir):
     profile = synced_profile(imap_server, e2e_dir, "control")
     h.set_pref(profile, "mail.server.server1.offline_download", True)
 
-    bodies, _ = start_and_collect(imap_server, profile, wait_all=False)
+    bodies, expected = start_and_collect(imap_server, profile, wait_all=False)
+    report(profile, bodies, expected)
 
     assert sum(bodies.values()) == 0, "bodies downloaded without the module: %s" % bodies
