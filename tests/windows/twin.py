@@ -140,6 +140,8 @@ class Twin:
         if "*" in name or "?" in name:
             return None
         host_dir = self.host_path(folder)
+        if folder.startswith("\\\\") and not os.path.isdir(self.host_path("\\".join(folder.split("\\")[:4]))):
+            raise OSError(errno.ENOENT, "The network path was not found")
         if not os.path.exists(host_dir):
             return None
         if not os.path.isdir(host_dir):
