@@ -301,7 +301,7 @@ class _Parser:
         match, buf, append = _WRITTEN.match, self.buf, self.records.append
         m = match(buf, pos)
         while m is not None:
-            _, name, text, boolean, number = m.groups()
+            name, text, boolean, number = m.groups()[1:]
             if b"\\" in name:
                 return pos
             if text is not None:
@@ -333,8 +333,8 @@ class _Parser:
     # -- fast path
 
     def _take_fast(self, m):
-        (_, spec, name_dq, name_sq, _, value_dq, value_sq, boolean, sign, signed, digits
-         ) = m.groups()
+        (spec, name_dq, name_sq, value_dq, value_sq, boolean, sign, signed, digits
+         ) = (m.group(i) for i in (2, 3, 4, 6, 7, 8, 9, 10, 11))
         raw = name_dq if name_dq is not None else name_sq
         if b"\\" in raw:
             name = self._escaped_string(raw, m.start(3 if name_dq is not None else 4))

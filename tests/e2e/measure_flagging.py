@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure how a real Thunderbird reacts to ways of flagging existing IMAP
 folders offline (bit 0x08000000) in a profile it already synced with
 ``offline_download=false``.
@@ -181,7 +180,7 @@ def _hex_int(value, default=0):
 
 def infer_delimiter(profile):
     """The server's hierarchy delimiter, seen in the onlineName of a nested folder's .msf."""
-    reader, _ = msf_reader()
+    reader = msf_reader()[0]
     for folder, path in imap_msf_paths(profile).items():
         if "/" not in folder:
             continue
@@ -196,7 +195,7 @@ def infer_delimiter(profile):
 
 def synthesised_entry(msf_path, minimal=False, delimiter=None, server_counts=False):
     """A folderCache.json entry built from a .msf folder-info row."""
-    reader, _ = msf_reader()
+    reader = msf_reader()[0]
     info = reader(msf_path)
     flags = _hex_int(info.get("flags"))
     if not flags & (TRASH_FLAG | JUNK_FLAG):
@@ -306,7 +305,7 @@ def fix_move_msf(profile):
 def flags_of(profile):
     """folder -> (cache flags or None, .msf flags or None)."""
     cache = h.imap_cache_entries(profile)
-    reader, _ = msf_reader()
+    reader = msf_reader()[0]
     out = {}
     for folder, path in imap_msf_paths(profile).items():
         msf_flags = None

@@ -139,6 +139,8 @@ def make_message(folder, index, date=None, extra_body_lines=30):
 
 # ---------------------------------------------------------------- IMAP server
 
+LOGOUT_FORMAT = ("in=%i out=%o hdr_count=%{fetch_hdr_count} hdr_bytes=%{fetch_hdr_bytes} "
+                 "body_count=%{fetch_body_count} body_bytes=%{fetch_body_bytes}")
 DOVECOT_CONF = """\
 base_dir = {d}/run
 state_dir = {d}/state
@@ -150,7 +152,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {d}/dovecot.log
 info_log_path = {d}/dovecot.log
-imap_logout_format = in=%i out=%o hdr_count=%{{fetch_hdr_count}} hdr_bytes=%{{fetch_hdr_bytes}} body_count=%{{fetch_body_count}} body_bytes=%{{fetch_body_bytes}}
+imap_logout_format = {logout_format}
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 mail_uid = nobody
@@ -236,7 +238,7 @@ class ImapServer:
         # dovecot's imap runs as nobody: it must be able to reach the home
         os.chmod(self.workdir, 0o755)
         with open(self.conf, "w") as f:
-            f.write(DOVECOT_CONF.format(d=self.workdir, port=self.login_port))
+            f.write(DOVECOT_CONF.format(d=self.workdir, port=self.login_port, logout_format=LOGOUT_FORMAT))
         with open(os.path.join(self.workdir, "passwd"), "w") as f:
             f.write("%s:{PLAIN}secret\n" % USER)
         self._chown_mail()
@@ -263,7 +265,7 @@ class ImapServer:
             self._relay.wait()
             self._relay = None
         if self._started:
-            subprocess.run(["/usr/bin/doveadm", "-c", self.conf, "stop"],
+            subprocess.run(["/usr/bin/doveadm", "-c", self.conf, "stop"], check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self._started = False
         if self._own_workdir and not os.environ.get("TBE2E_KEEP"):
@@ -433,7 +435,7 @@ def run_relay(port, conf, home, log_path):
     listener.bind((HOST, port))
     listener.listen(16)
     while True:
-        conn, _ = listener.accept()
+        conn = listener.accept()[0]
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
@@ -699,7 +701,7 @@ class Marionette:
     def _read(self):
         while b":" not in self._buf:
             self._recv()
-        length, _, rest = self._buf.partition(b":")
+        length, rest = self._buf.partition(b":")[::2]
         length = int(length)
         self._buf = rest
         while len(self._buf) < length:

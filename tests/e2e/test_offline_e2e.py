@@ -81,7 +81,7 @@ def run_module(workdir, profile, tag):
          "-e", json.dumps({"tb_profile": profile, "result_file": result_file,
                            "ansible_python_interpreter": sys.executable})],
         env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        universal_newlines=True, timeout=180)
+        universal_newlines=True, timeout=180, check=False)
     assert proc.returncode == 0, "ansible-playbook failed:\n" + proc.stdout
     with open(result_file) as f:
         return json.load(f)

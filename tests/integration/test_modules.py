@@ -1,7 +1,6 @@
 """thunderbird_info / thunderbird_offline through a real ansible-playbook on
 localhost, against sandbox profiles on disk."""
 
-import fcntl
 import hashlib
 import json
 import os

@@ -1,11 +1,8 @@
 """plan on profiles written by the real Thunderbird 153 (tests/fixtures/tb-profiles)."""
 
 import base64
-import hashlib
 import json
 import os
-
-import pytest
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, plan
 

@@ -420,7 +420,7 @@ def test_edit_same_value_returns_identical_bytes():
 def test_edit_keeps_bool_and_int_apart():
     out = prefs.edit(BASE, {"a": True, "c": 1})
     assert values(out)["a"] is True and values(out)["c"] == 1
-    assert type(values(out)["c"]) is int
+    assert isinstance(values(out)["c"], int) and not isinstance(values(out)["c"], bool)
 
 
 def test_edit_appends_new_names_after_a_missing_final_line_end():
