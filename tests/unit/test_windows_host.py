@@ -92,4 +92,4 @@ def test_host_runs_one_command_per_script():
     host = wh.PowerShellHost(execute)
     assert host.collect({"protocol": 1})["script"] == "collect"
     assert host.commit({"protocol": 1})["script"] == "commit"
-    assert len(sent) == 2 and all(command == wh.encoded_command() for command, _ in sent)
+    assert len(sent) == 2 and all(command == wh.encoded_command() for command, dummy in sent)

@@ -3,7 +3,6 @@ the fake Windows connection (connection_plugins/fakewin.py), and the Python
 twin of collect.ps1/commit.ps1 on Windows-shaped trees (CRLF prefs.js,
 backslashed paths, folder names whose case differs from what refers to them)."""
 
-import base64
 import fcntl
 import hashlib
 import json
@@ -304,8 +303,8 @@ def test_same_playbook_on_linux_and_windows_gives_equal_facts(tmp_path):
     for name, accounts in profiles:
         sandbox.write_profile(os.path.join(linux_root, name), accounts)
         windows.write_profile(win_root + "\\Profiles\\" + name, accounts)
-    sandbox.write_profiles_ini(linux_root, [name for name, _ in profiles], default="aaaa.default-esr")
-    windows.write_profiles_ini(win_root, [(name.split(".")[1], "Profiles/" + name, True) for name, _ in profiles],
+    sandbox.write_profiles_ini(linux_root, [name for name, dummy in profiles], default="aaaa.default-esr")
+    windows.write_profiles_ini(win_root, [(name.split(".")[1], "Profiles/" + name, True) for name, dummy in profiles],
                                default="Profiles/aaaa.default-esr")
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {
@@ -326,7 +325,7 @@ def test_same_playbook_on_linux_and_windows_gives_equal_facts(tmp_path):
             [len(p["backups"]) for p in linux_facts["profiles"] if "backups" in p]
     assert run.result("Keep every IMAP message on the workstation", "win1")["changed"] is True
 
-    for name, _ in profiles:
+    for name, dummy in profiles:
         linux_prefs = open(os.path.join(linux_root, name, "prefs.js"), "rb").read()
         win_prefs = open(windows.host(win_root + "\\Profiles\\" + name + "\\prefs.js"), "rb").read()
         win_lines = [l for l in win_prefs.split(b"\r\n") if b'.directory"' not in l]

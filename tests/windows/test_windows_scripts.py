@@ -55,7 +55,7 @@ def node_parse(paths, stdin=None):
     if not os.path.isdir(os.path.join(HERE, "node_modules", "web-tree-sitter")):
         pytest.fail("run `npm ci` in tests/windows first (see docs/windows.md)")
     proc = subprocess.run(["node", "--liftoff-only", os.path.join(HERE, "parse_ps.mjs")] + list(paths), input=stdin,
-                          capture_output=True, text=True, timeout=120, cwd=HERE)
+                          capture_output=True, text=True, timeout=120, cwd=HERE, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -103,4 +103,3 @@ class Connection(ConnectionBase):
 
     def close(self):
         self._connected = False
-
