@@ -168,6 +168,8 @@ class ThunderbirdAction(ActionBase):
                               collect_fn=host.collect, commit_fn=host.commit, os_family="windows")
         if not self._flag("diff"):
             result.pop("diff", None)
+        if not result.get("warnings"):
+            result.pop("warnings", None)
         if result.pop("failed", False):
             result["failed"] = True
         return result

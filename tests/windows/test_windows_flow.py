@@ -321,6 +321,7 @@ def test_same_playbook_on_linux_and_windows_gives_equal_facts(tmp_path):
         assert len(linux_facts["profiles"]) == 2 and linux_facts["profiles"][0]["accounts"]
         assert [strip_paths(p) for p in win_facts["profiles"]] == [strip_paths(p) for p in linux_facts["profiles"]]
         assert win_facts["summary"] == linux_facts["summary"] and win["changed"] == linux["changed"]
+        assert sorted(win) == sorted(linux) and win["msg"] == linux["msg"]
         assert [len(p["backups"]) for p in win_facts["profiles"] if "backups" in p] == \
             [len(p["backups"]) for p in linux_facts["profiles"] if "backups" in p]
     assert run.result("Keep every IMAP message on the workstation", "win1")["changed"] is True
