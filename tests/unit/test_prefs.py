@@ -637,7 +637,7 @@ class ReferenceParser:
 
     def hex(self, n):
         value = 0
-        for _ in range(n):
+        for dummy in range(n):
             c = self.get()
             if chr(c) in "0123456789abcdefABCDEF":
                 value = value * 16 + int(chr(c), 16)
@@ -818,7 +818,7 @@ def test_a_megabyte_parses_fast():
     data = "".join(line % (i % 300, i, kinds[i % 4] % i if "%d" in kinds[i % 4] else kinds[i % 4])
                    for i in range(15000)).encode()
     assert len(data) > 900000
-    best = min(_timed(prefs.parse, data) for _ in range(3))
+    best = min(_timed(prefs.parse, data) for dummy in range(3))
     assert len(prefs.parse(data).values) == 15000
     # measured ~25 ms on the project's 2-core machine; the bound only catches a blow-up
     assert best < 0.5
