@@ -86,6 +86,7 @@ ansible_facts:
             default: {description: Whether Thunderbird starts this profile by default., type: bool}
             running: {description: Whether Thunderbird holds the profile lock now., type: bool}
             root: {description: Thunderbird folder holding the profile (null for an explicit path)., type: str}
+            redirected: {description: "Windows: the profile's AppData lies on a network share (folder redirection).", type: bool}
             version: {description: Thunderbird version that last used the profile (compatibility.ini)., type: str}
             error: {description: 'Why the profile could not be read or changed, else null.', type: str}
             status:
