@@ -252,8 +252,8 @@ class Bench:
         sizes = [s for s in (10, self.args.hosts, 500 if self.args.with_500 else None) if s]
         sizes = sorted(set(sizes))
         for size in sizes:
-            if size == self.args.hosts:
-                continue
+            if size == self.args.hosts and not self.args.growth_only:
+                continue  # measured by timed()
             self.fleet.build_hosts(size)
             say("")
             say("== growth: %d workstations (%d repeats)" % (size, self.args.repeats))
@@ -290,6 +290,11 @@ class Bench:
 
     # --- summary
     def summary(self):
+        if not self.args.growth_only:
+            self.summary_main()
+        self.summary_growth()
+
+    def summary_main(self):
         n = self.args.hosts
         wall, cpu = medians(self.results["runs"], n)
         say("")
@@ -336,18 +341,21 @@ class Bench:
             say("  remote Python runs per workstation: role %s, ping %s, baseline %s  [target: exactly 1 for the role: %s]"
                 % (describe_counts(counts["role_apply"]["per_host"]), describe_counts(counts["ping"]["per_host"]),
                    describe_counts(counts.get("baseline", {}).get("per_host", [0])), verdict(one)))
+
+    def summary_growth(self):
         sizes = self.results["scale"].get("sizes", [])
         if sizes:
             say("")
             say("== growth of the role (apply) with the number of workstations (medians)")
-            say("  %6s %10s %10s %14s %12s %10s" % ("hosts", "ping s", "role s", "role ms/host", "role / ping", "role CPU s"))
+            say("  %6s %8s %8s %13s %12s %11s %16s" % ("hosts", "ping s", "role s", "role ms/host", "role / ping",
+                                                       "role CPU s", "CPU role / ping"))
             for size in sizes:
                 w, c = medians(self.results["runs"], size)
-                say("  %6d %10.1f %10.1f %14.0f %12.2f %10.1f" % (
+                say("  %6d %8.1f %8.1f %13.0f %12.2f %11.1f %16.2f" % (
                     size, w["ping"], w["role_apply"], 1000 * w["role_apply"] / size, w["role_apply"] / w["ping"],
-                    c.get("role_apply", float("nan"))))
+                    c.get("role_apply", float("nan")), c.get("role_apply", float("nan")) / c.get("ping", float("nan"))))
             if not self.args.with_500:
-                say("  (500 workstations: add --with-500; it builds 1000 users and takes about 10 more minutes)")
+                say("  (500 workstations: add --with-500; it builds 1000 users and takes about 6 more minutes)")
         self.results["settings"]["loadavg_end"] = os.getloadavg()[0]
         say("")
         say("load average %.1f at start, %.1f at end (other work on the machine inflates wall time, "
@@ -393,6 +401,8 @@ def parse_args(argv):
     parser.add_argument("--count-hosts", type=int, default=20,
                         help="workstations of the untimed counting pass (default 20)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the (slow) baseline's timed runs")
+    parser.add_argument("--growth-only", action="store_true",
+                        help="only ping and the role on 10, --hosts (and 500) workstations")
     parser.add_argument("--prefix", default="tbbench_", help="prefix of the users created (default tbbench_)")
     parser.add_argument("--state", default="/tmp/tbbench", help="state folder: sshd, inventories, run outputs")
     parser.add_argument("--json", help="also write every figure to this JSON file")
@@ -414,11 +424,13 @@ def main(argv=None):
     try:
         bench.setup(args.hosts)
         bench.settings()
-        bench.micro_plan()
-        bench.count_invocations()
-        bench.timed()
+        if not args.growth_only:
+            bench.micro_plan()
+            bench.count_invocations()
+            bench.timed()
         bench.scale()
-        bench.correctness()
+        if not args.growth_only:
+            bench.correctness()
         bench.summary()
     finally:
         bench.teardown()
