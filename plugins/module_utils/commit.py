@@ -218,7 +218,7 @@ def place_backup(dir_fd, name, data, owner, mode):
     temp file). A backup of that name already there, left by a run killed
     earlier in the same second, is kept if it holds these very bytes.
     True when this run made the backup."""
-    existing, _ = read_current(dir_fd, name)
+    existing = read_current(dir_fd, name)[0]
     if existing is not None:
         if existing == data:
             return False
