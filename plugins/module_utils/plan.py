@@ -55,7 +55,8 @@ def collect_request(users=None, profile_paths=None, os_family="posix"):
 class ProfileState:
     """The files of one profile as plan sees them, before or after changes."""
 
-    def __init__(self, snap, sep):
+    def __init__(self, snap, sep, parsed=None):
+        self.parsed = parsed or {}
         self.snap = snap
         self.sep = sep
         self.data = dict((name, file_bytes(rec)) for name, rec in snap["files"].items())
@@ -90,6 +91,9 @@ class ProfileState:
             self.summaries[rel] = _read_summary(rel, rec)
 
     def _parse(self, name):
+        known = self.parsed.get(name)
+        if known is not None and known.data == self.data[name]:
+            return known
         try:
             doc = prefs.parse(self.data[name])
         except prefs.PrefsTooLarge as exc:
@@ -277,7 +281,8 @@ def plan_profile(snap, sep, identity, options):
         flagged.extend(account_flagged)
     new_data = {}
     try:
-        new_data.update(edited_prefs(state, pref_changes))
+        new_docs = edited_prefs(state, pref_changes)
+        new_data.update((name, doc.data) for name, doc in new_docs.items())
     except prefs.PrefsEditError as exc:
         record["error"] = str(exc)
         record["status"] = "error"
@@ -307,7 +312,7 @@ def plan_profile(snap, sep, identity, options):
     for name, data in new_data.items():
         after_snap["files"][name] = dict(snap["files"].get(name) or {}, b64=base64.b64encode(data).decode("ascii"),
                                          error=None)
-    after_state = ProfileState(after_snap, sep)
+    after_state = ProfileState(after_snap, sep, parsed=new_docs)
     after_state.load()
     after = dict((key, account_facts(after_state, key, server_key)[0])
                  for key, server_key in acc.account_list(after_state.values))
@@ -329,7 +334,7 @@ _COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offl
 
 
 def edited_prefs(state, pref_changes):
-    """New bytes of prefs.js (and of user.js where it sets a changed pref).
+    """Parsed new prefs.js (and user.js where it sets a changed pref).
     prefs.edit refuses a file it cannot edit safely, e.g. one that a NUL byte
     ends early: PrefsEditError, with the file named."""
     out = {}
@@ -341,8 +346,9 @@ def edited_prefs(state, pref_changes):
     for name, changes in sorted(wanted.items()):
         if not changes:
             continue
+        doc = state.prefs_doc if name == "prefs.js" else state.user_doc
         try:
-            out[name] = prefs.edit(state.data[name], changes)
+            out[name] = prefs.edit_document(state.data[name], changes, doc=doc)[1]
         except prefs.PrefsEditError as exc:
             raise prefs.PrefsEditError("%s: %s" % (name, exc))
     return out

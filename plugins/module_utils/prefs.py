@@ -693,7 +693,15 @@ def edit(data, changes, newline=None):
     early, and when the result would not give Thunderbird exactly the wanted
     values (e.g. a user value of another type than a default in the file).
     """
-    doc = parse(data)
+    return edit_document(data, changes, newline)[0]
+
+
+def edit_document(data, changes, newline=None, doc=None):
+    """``edit``, also returning the parsed result; ``doc``, when given, is
+    ``parse(data)`` already done by the caller (each parse of a large file
+    costs more than the edit itself)."""
+    if doc is None:
+        doc = parse(data)
     if doc.errors:
         raise PrefsEditError("not editing a prefs file with syntax errors: %s" % doc.errors[0])
     if doc.stopped_at is not None:
@@ -717,15 +725,14 @@ def edit(data, changes, newline=None):
             else:
                 appended.append(_encode(format_entry(name, value)))
     if not splices and not appended:
-        return doc.data
+        return doc.data, doc
     result = _apply(doc.data, splices)
     if appended:
         eol = _line_end(doc.data, newline)
         if result and not result.endswith((b"\n", b"\r")):
             result += eol
         result += b"".join(line + eol for line in appended)
-    _check_edit(doc, result, changes)
-    return result
+    return result, _check_edit(doc, result, changes)
 
 
 def _encode(text):
@@ -778,3 +785,4 @@ def _check_edit(doc, result, changes):
                        if k not in got or k not in expected or not same_value(got[k], expected[k]))
         raise PrefsEditError("the edited prefs would not give the wanted values for: %s"
                              % ", ".join(wrong[:5]))
+    return new
