@@ -7,7 +7,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-TALLY_ENV = "HARDENING_TALLY"
+import tally  # noqa: E402
 
 
 def pytest_configure(config):
@@ -32,6 +32,5 @@ def _root_only():
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and os.environ.get(TALLY_ENV):
-        import hlib
-        hlib.record({"test_failed": item.nodeid, "when": report.when})
+    if report.failed:
+        tally.record({"test_failed": item.nodeid, "when": report.when})

@@ -2,7 +2,6 @@
 own (the corpus case that found it is named in each docstring)."""
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -30,13 +29,13 @@ def profile():
         for name in dirs + files:
             os.lchown(os.path.join(root, name), OWNER, OWNER)
     yield path
-    subprocess.run(["umount", "-l", os.path.join(path, "prefs.js")], capture_output=True)
+    subprocess.run(["umount", "-l", os.path.join(path, "prefs.js")], capture_output=True, check=False)
     shutil.rmtree(base)
 
 
 def state_of(folder):
     out = {}
-    for root, dirs, files in os.walk(folder):
+    for root, _dirs, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
             st = os.lstat(path)
@@ -138,7 +137,7 @@ def planned_commit(path, stamp):
 def test_a_backup_left_by_an_interrupted_run_is_reused(profile):
     """kill test: a run killed after writing its backups, run again in the
     same second, failed with "prefs.js.<stamp>.bak: File exists"."""
-    request, entry = planned_commit(profile, "20260101T000000Z")
+    request, _entry = planned_commit(profile, "20260101T000000Z")
     for name in ("prefs.js", "folderCache.json"):
         shutil.copy2(os.path.join(profile, name), os.path.join(profile, name + ".20260101T000000Z.bak"))
         os.chown(os.path.join(profile, name + ".20260101T000000Z.bak"), OWNER, OWNER)
@@ -148,7 +147,7 @@ def test_a_backup_left_by_an_interrupted_run_is_reused(profile):
 
 
 def test_a_backup_name_holding_other_bytes_is_an_error(profile):
-    request, entry = planned_commit(profile, "20260101T000000Z")
+    request, _entry = planned_commit(profile, "20260101T000000Z")
     clash = os.path.join(profile, "prefs.js.20260101T000000Z.bak")
     with open(clash, "wb") as f:
         f.write(b"someone else's bytes\n")
