@@ -209,7 +209,7 @@ def test_kill_at_random_times(base, reference):
         if not outcome.clean():
             failures.append(outcome.report())
     print("%d of %d random kills landed inside the commit" % (killed, count))
-    assert killed >= count // 2, "too few kills landed inside the commit (%d of %d)" % (killed, count)
+    assert killed >= count // 4, "too few kills landed inside the commit (%d of %d)" % (killed, count)
     assert not failures, "%d of %d kills went wrong:\n%s" % (len(failures), count, "\n".join(failures[:8]))
 
 
