@@ -7,7 +7,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tally  # noqa: E402
+import hardening_tally as tally  # noqa: E402
 
 
 def pytest_configure(config):

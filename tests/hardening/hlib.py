@@ -29,7 +29,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 import sandbox as tbsandbox  # noqa: E402  (tests/lib/sandbox.py)
-from tally import Outcome, record  # noqa: E402,F401  (the counting, shared with scripts/hardening-tally)
+from hardening_tally import Outcome, record  # noqa: E402,F401  (the counting, shared with scripts/hardening-tally)
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import (  # noqa: E402
     collect, commit, prefs, workflow)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-import corpus
+import hardening_corpus as corpus
 import hlib
 from playbook import run_playbook
 
