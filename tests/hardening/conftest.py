@@ -24,8 +24,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _root_only():
+    """Root only (it chowns files, mounts tmpfs, adds users): CI runs as root,
+    so there a non-root run fails; elsewhere it is skipped, with the reason."""
     if os.geteuid() != 0:
-        pytest.fail("the hardening suite runs as root (it chowns files, mounts tmpfs and adds users)")
+        reason = "the hardening suite runs as root (it chowns files, mounts tmpfs and adds users)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true and " + reason)
+        pytest.skip(reason)
 
 
 @pytest.hookimpl(hookwrapper=True)
