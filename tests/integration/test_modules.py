@@ -1,7 +1,6 @@
 """thunderbird_info / thunderbird_offline through a real ansible-playbook on
 localhost, against sandbox profiles on disk."""
 
-import hashlib
 import json
 import os
 import pwd
@@ -12,27 +11,10 @@ import tempfile
 import pytest
 
 import sandbox
+from treestate import tree_state
 from playbook import run_playbook
 
 OWNER = 4242
-
-
-def tree_hashes(base):
-    """Every file and link below ``base`` → (sha256 or link target, uid, gid, mode)."""
-    out = {}
-    for root, dirs, files in os.walk(base):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            st = os.lstat(path)
-            if os.path.islink(path):
-                content = "link:" + os.readlink(path)
-            elif os.path.isfile(path):
-                with open(path, "rb") as f:
-                    content = hashlib.sha256(f.read()).hexdigest()
-            else:
-                content = "dir"
-            out[os.path.relpath(path, base)] = (content, st.st_uid, st.st_gid, st.st_mode)
-    return out
 
 
 @pytest.fixture
@@ -84,7 +66,7 @@ def profiles_of(result):
 
 def test_info_reports_every_account(tmp_path, home):
     root, first, second = fleet(home)
-    before = tree_hashes(home)
+    before = tree_state(home)
     run = run_playbook(tmp_path, info_play([root]))
     assert run.rc == 0, run.stdout + run.stderr
     facts = run.result("info")["ansible_facts"]["thunderbird"]
@@ -105,15 +87,15 @@ def test_info_reports_every_account(tmp_path, home):
     assert ready["backup_ready"] is True and (ready["folders_total"], ready["folders_offline"]) == (4, 4)
     assert facts["summary"]["imap"] == 2 and facts["summary"]["imap_backup_ready"] == 1
     assert facts["summary"]["password_exposed"] == 1
-    assert tree_hashes(home) == before
+    assert tree_state(home) == before
 
 
 def test_check_mode_changes_no_byte_and_reports(tmp_path, home):
     root, first, second = fleet(home)
-    before = tree_hashes(home)
+    before = tree_state(home)
     run = run_playbook(tmp_path, offline_play([root]), "--check", "--diff")
     assert run.rc == 0, run.stdout + run.stderr
-    assert tree_hashes(home) == before
+    assert tree_state(home) == before
     result = run.result("enforce")
     assert result["changed"] is True
     p1 = profiles_of(result)["aaaa.default-esr"]
@@ -126,7 +108,7 @@ def test_check_mode_changes_no_byte_and_reports(tmp_path, home):
 
 def test_apply_then_second_run_changes_nothing(tmp_path, home):
     root, first, second = fleet(home)
-    untouched = tree_hashes(second)
+    untouched = tree_state(second)
     prefs_before = open(os.path.join(first, "prefs.js"), "rb").read()
     run = run_playbook(tmp_path, offline_play([root]))
     assert run.rc == 0, run.stdout + run.stderr
@@ -152,13 +134,13 @@ def test_apply_then_second_run_changes_nothing(tmp_path, home):
     assert open(os.path.join(first, [b for b in backups if b.startswith("prefs")][0]), "rb").read() == prefs_before
     assert os.stat(os.path.join(first, backups[1])).st_uid == OWNER
     assert not [n for n in os.listdir(first) if n.endswith(".tmp")]
-    assert tree_hashes(second) == untouched
+    assert tree_state(second) == untouched
 
-    again = tree_hashes(home)
+    again = tree_state(home)
     run2 = run_playbook(tmp_path, offline_play([root]))
     assert run2.rc == 0 and run2.recap()["changed"] == 0, run2.stdout
     assert all(p["status"] == "unchanged" for p in profiles_of(run2.result("enforce")).values())
-    assert tree_hashes(home) == again
+    assert tree_state(home) == again
 
 
 def test_user_js_value_is_changed_too(tmp_path, home):
@@ -207,7 +189,7 @@ def test_broken_prefs_is_an_error_and_other_profiles_proceed(tmp_path, home):
     with open(os.path.join(broken, "prefs.js"), "ab") as f:
         f.write(b'user_pref("mail.server.server1.check_new_mail", tru);\n')
     chown_tree(home)
-    frozen = tree_hashes(broken)
+    frozen = tree_state(broken)
     run = run_playbook(tmp_path, offline_play([root, broken]))
     assert run.rc == 0, run.stdout
     profiles = profiles_of(run.result("enforce"))
@@ -215,7 +197,7 @@ def test_broken_prefs_is_an_error_and_other_profiles_proceed(tmp_path, home):
     assert "prefs.js does not parse" in profiles["cccc.casse"]["error"]
     assert "line " in profiles["cccc.casse"]["error"]
     assert profiles["aaaa.default-esr"]["status"] == "changed"
-    assert tree_hashes(broken) == frozen
+    assert tree_state(broken) == frozen
     assert "cccc.casse" in run.stdout + run.stderr, "the error is shown as a warning"
 
 
@@ -229,16 +211,16 @@ def test_running_thunderbird_is_skipped_or_fails(tmp_path, home):
                                lockfile], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        frozen = tree_hashes(first)
+        frozen = tree_state(first)
         run = run_playbook(tmp_path, offline_play([root]))
         assert run.rc == 0, run.stdout
         p1 = profiles_of(run.result("enforce"))["aaaa.default-esr"]
         assert p1["running"] is True and p1["status"] == "skipped_running"
         assert p1["accounts"][0]["backup_ready"] is False
-        assert tree_hashes(first) == frozen
+        assert tree_state(first) == frozen
         run = run_playbook(tmp_path, offline_play([root], if_running="fail"))
         assert run.rc != 0 and "Thunderbird is running" in run.result("enforce")["msg"]
-        assert tree_hashes(first) == frozen
+        assert tree_state(first) == frozen
     finally:
         holder.kill()
         holder.wait()
@@ -253,13 +235,13 @@ def test_symlink_below_home_and_foreign_owner_are_refused(tmp_path, home):
     os.symlink(elsewhere, os.path.join(root, "bbbb.travail"))
     os.lchown(os.path.join(root, "bbbb.travail"), OWNER, OWNER)
     os.chown(os.path.join(first, "folderCache.json"), 0, 0)
-    frozen = tree_hashes(os.path.dirname(home))
+    frozen = tree_state(os.path.dirname(home))
     run = run_playbook(tmp_path, offline_play([root]))
     assert run.rc == 0, run.stdout
     facts = run.result("enforce")["ansible_facts"]["thunderbird"]
     p1 = profiles_of(run.result("enforce"))["aaaa.default-esr"]
     assert p1["status"] == "error" and "owned by uid 0" in p1["error"]
-    assert tree_hashes(os.path.dirname(home)) == frozen
+    assert tree_state(os.path.dirname(home)) == frozen
     assert facts["summary"]["profiles_error"] >= 1
 
 

@@ -4,7 +4,6 @@ twin of collect.ps1/commit.ps1 on Windows-shaped trees (CRLF prefs.js,
 backslashed paths, folder names whose case differs from what refers to them)."""
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ import yaml
 
 import sandbox
 from playbook import run_playbook
+from treestate import tree_state
 from winsandbox import Machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,24 +30,6 @@ ALICE_FIRST = ALICE_ROOT + "\\profiles\\aaaa.default-esr"
 ALICE_SECOND = ALICE_ROOT + "\\profiles\\bbbb.travail"
 BOB_ROOT = "C:\\Users\\bob\\AppData\\Roaming\\Thunderbird"
 BOB_PROFILE = BOB_ROOT + "\\Profiles\\cccc.default-esr"
-
-
-def tree_state(base):
-    """Every file, folder and link below ``base`` → content hash and mode."""
-    out = {}
-    for root, dirs, files in os.walk(base):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            st = os.lstat(path)
-            if os.path.islink(path):
-                content = "link:" + os.readlink(path)
-            elif os.path.isfile(path):
-                with open(path, "rb") as f:
-                    content = hashlib.sha256(f.read()).hexdigest()
-            else:
-                content = "dir"
-            out[os.path.relpath(path, base)] = (content, st.st_mode, st.st_mtime)
-    return out
 
 
 class Workstation:
