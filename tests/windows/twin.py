@@ -598,7 +598,10 @@ class Twin:
 
     def invoke_profile_commit(self, entry, backup, stamp):
         result = {"path": entry.get("path"), "status": "written", "error": None, "written": [], "backups": []}
-        lock = tmp = None
+        lock = None
+        temps = {}
+        swapped = False
+        folder = None
         try:
             folder = self.resolve_profile_folder(entry)
             lock = self.open_profile_lock(folder)
@@ -613,19 +616,30 @@ class Twin:
                     result["backups"].append(backup_name)
                 tmp = "%s\\.%s.rectorat-%d.tmp" % (folder, name, os.getpid())
                 self.write_new_file(tmp, base64.b64decode(write["b64"]))
-                if state["exists"]:
-                    self.replace_file(tmp, folder + "\\" + name)
+                temps[name] = tmp
+            swapped = True
+            for write in writes:
+                name = write["rel"]
+                if current[name]["exists"]:
+                    self.replace_file(temps[name], folder + "\\" + name)
                 else:
-                    self.move_file(tmp, folder + "\\" + name)
-                tmp = None
+                    self.move_file(temps[name], folder + "\\" + name)
+                del temps[name]
                 result["written"].append(name)
-        except Refusal as exc:
-            result.update(status=exc.status, error=str(exc))
-        except OSError as exc:
-            result.update(status="error", error=exc.strerror or str(exc))
+        except (Refusal, OSError) as exc:
+            if isinstance(exc, Refusal):
+                result.update(status=exc.status, error=str(exc))
+            else:
+                result.update(status="error", error=exc.strerror or str(exc))
+            if not swapped:
+                for backup_name in result["backups"]:
+                    if os.path.exists(self.host_path(folder + "\\" + backup_name)):
+                        os.unlink(self.host_path(folder + "\\" + backup_name))
+                del result["backups"][:]
         finally:
-            if tmp is not None and os.path.exists(self.host_path(tmp)):
-                os.unlink(self.host_path(tmp))
+            for tmp in temps.values():
+                if os.path.exists(self.host_path(tmp)):
+                    os.unlink(self.host_path(tmp))
             if lock is not None:
                 lock.dispose()
         return result

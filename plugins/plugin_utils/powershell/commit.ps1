@@ -219,12 +219,15 @@ function Invoke-ProfileCommit {
         backups = New-Object -TypeName 'Collections.Generic.List[string]'
     }
     $lock = $null
-    $tmp = $null
+    $temps = @{}
+    $swapped = $false
     try {
         $dir = Resolve-ProfileFolder $Entry
         $lock = Open-ProfileLock $dir
         $writes = @(Get-Field $Entry 'writes')
         $current = Test-Guard $dir $writes
+        # Every backup and every new file is written in full before the first
+        # file is replaced, so a failure leaves the profile as it was.
         foreach ($write in $writes) {
             $name = [string](Get-Field $write 'rel')
             $state = $current[$name]
@@ -235,13 +238,18 @@ function Invoke-ProfileCommit {
             }
             $tmp = '{0}\.{1}.rectorat-{2}.tmp' -f $dir, $name, $PID
             Write-NewFile $tmp ([Convert]::FromBase64String([string](Get-Field $write 'b64')))
-            if ($state.exists) {
-                [IO.File]::Replace($tmp, ($dir + '\' + $name), [NullString]::Value)
+            $temps[$name] = $tmp
+        }
+        $swapped = $true
+        foreach ($write in $writes) {
+            $name = [string](Get-Field $write 'rel')
+            if ($current[$name].exists) {
+                [IO.File]::Replace($temps[$name], ($dir + '\' + $name), [NullString]::Value)
             }
             else {
-                [IO.File]::Move($tmp, ($dir + '\' + $name))
+                [IO.File]::Move($temps[$name], ($dir + '\' + $name))
             }
-            $tmp = $null
+            $temps.Remove($name)
             $result.written.Add($name)
         }
     }
@@ -252,10 +260,20 @@ function Invoke-ProfileCommit {
             $result.status = $ex.Data['status']
         }
         $result.error = $ex.Message
+        if (-not $swapped) {
+            foreach ($backupName in $result.backups) {
+                if ([IO.File]::Exists($dir + '\' + $backupName)) {
+                    [IO.File]::Delete($dir + '\' + $backupName)
+                }
+            }
+            $result.backups.Clear()
+        }
     }
     finally {
-        if ($null -ne $tmp -and [IO.File]::Exists($tmp)) {
-            [IO.File]::Delete($tmp)
+        foreach ($tmp in $temps.Values) {
+            if ([IO.File]::Exists($tmp)) {
+                [IO.File]::Delete($tmp)
+            }
         }
         if ($null -ne $lock) {
             $lock.Dispose()
