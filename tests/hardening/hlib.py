@@ -231,9 +231,12 @@ class Sandbox:
             self.ini_profiles.append(name)
         return path
 
-    def fixture_profile(self, name, fixture="tb153-killed", expect="changed", error=None):
+    def fixture_profile(self, name, fixture="synced-killed", expect="changed", error=None):
+        """A copy of a profile written by the real Thunderbird
+        (tests/fixtures/tb-profiles; synced-killed has no folderCache.json, so
+        the folders' flags live only in their .msf summaries)."""
         path = os.path.join(self.root, name)
-        shutil.copytree(os.path.join(HERE, "fixtures", fixture), path)
+        shutil.copytree(os.path.join(os.path.dirname(HERE), "fixtures", "tb-profiles", fixture), path)
         chown_tree(path, OWNER)
         self.profile_dirs.add(path)
         self.ini_profiles.append(name)
