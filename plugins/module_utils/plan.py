@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import hashlib
 import json
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import accounts as acc
@@ -55,8 +54,12 @@ def collect_request(users=None, profile_paths=None, os_family="posix"):
 class ProfileState:
     """The files of one profile as plan sees them, before or after changes."""
 
-    def __init__(self, snap, sep, parsed=None):
+    def __init__(self, snap, sep, parsed=None, summaries=None):
+        """``parsed`` and ``summaries``: what an earlier state of the same
+        profile already read, so that the state after changes does not parse
+        the same bytes again."""
         self.parsed = parsed or {}
+        self.known_summaries = summaries
         self.snap = snap
         self.sep = sep
         self.data = dict((name, file_bytes(rec)) for name, rec in snap["files"].items())
@@ -87,6 +90,9 @@ class ProfileState:
                 self.cache = fld.parse_folder_cache(self.data["folderCache.json"])
             except fld.FolderCacheError as exc:
                 self.errors.append(str(exc))
+        if self.known_summaries is not None:
+            self.summaries = self.known_summaries
+            return
         for rel, rec in (self.snap.get("msf") or {}).items():
             self.summaries[rel] = _read_summary(rel, rec)
 
@@ -195,8 +201,7 @@ def wanted_prefs(state, server_key, options):
     elif limit != options.size_limit_kb:
         if server.get("limit_offline_message_size") is not True:
             changes[server.pref_name("limit_offline_message_size")] = True
-        if limit is None or limit != options.size_limit_kb:
-            changes[server.pref_name("max_size")] = options.size_limit_kb
+        changes[server.pref_name("max_size")] = options.size_limit_kb
     return changes
 
 
@@ -245,21 +250,23 @@ def _base_record(snap, identity):
     }
 
 
+def _failed(record, message):
+    """plan_profile's result for a profile refused with ``message``."""
+    record.update(status="error", error=message)
+    return record, None, []
+
+
 def plan_profile(snap, sep, identity, options):
     """(facts record, commit entry or None, diffs) for one profile."""
     record = _base_record(snap, identity)
     record["version"] = prof.read_compatibility_version(file_bytes(snap["files"].get("compatibility.ini")))
     problem = _refusal(snap)
     if problem:
-        record["error"] = problem
-        record["status"] = "error"
-        return record, None, []
+        return _failed(record, problem)
     state = ProfileState(snap, sep)
     state.load()
     if state.errors:
-        record["error"] = "; ".join(state.errors)
-        record["status"] = "error"
-        return record, None, []
+        return _failed(record, "; ".join(state.errors))
     before = {}
     folder_map = {}
     for key, server_key in acc.account_list(state.values):
@@ -284,16 +291,12 @@ def plan_profile(snap, sep, identity, options):
         new_docs = edited_prefs(state, pref_changes)
         new_data.update((name, doc.data) for name, doc in new_docs.items())
     except prefs.PrefsEditError as exc:
-        record["error"] = str(exc)
-        record["status"] = "error"
-        return record, None, []
+        return _failed(record, str(exc))
     if flagged:
         try:
             new_data["folderCache.json"] = fld.serialize_folder_cache(new_cache)
         except fld.FolderCacheError as exc:
-            record["error"] = str(exc)
-            record["status"] = "error"
-            return record, None, []
+            return _failed(record, str(exc))
     new_data = dict((n, d) for n, d in new_data.items() if d != state.data.get(n))
 
     record["changes"] = ["%s = %s" % (k, prefs.format_value(v)) for k, v in sorted(pref_changes.items())]
@@ -312,7 +315,7 @@ def plan_profile(snap, sep, identity, options):
     for name, data in new_data.items():
         after_snap["files"][name] = dict(snap["files"].get(name) or {}, b64=base64.b64encode(data).decode("ascii"),
                                          error=None)
-    after_state = ProfileState(after_snap, sep, parsed=new_docs)
+    after_state = ProfileState(after_snap, sep, parsed=new_docs, summaries=state.summaries)
     after_state.load()
     after = dict((key, account_facts(after_state, key, server_key)[0])
                  for key, server_key in acc.account_list(after_state.values))
@@ -440,6 +443,3 @@ def plan(snapshot, options):
         "diff": diffs,
     }
 
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()

@@ -90,19 +90,17 @@ def read_profiles_ini(data):
             is_relative=section.get("IsRelative", "1") != "0",
             legacy_default=section.get("Default") == "1",
         ))
-    installs = set()
-    for name, section in sections.items():
-        if name.startswith("Install") and section.get("Default"):
-            installs.add(section["Default"])
-    return entries, installs
+    return entries, _install_defaults(sections.items())
 
 
 def install_defaults(data):
     """The ``Default=`` paths of installs.ini."""
-    return set(
-        section["Default"] for name, section in parse_ini(data)
-        if name.startswith("Install") and section.get("Default")
-    )
+    return _install_defaults(parse_ini(data))
+
+
+def _install_defaults(sections):
+    return set(section["Default"] for name, section in sections
+               if name.startswith("Install") and section.get("Default"))
 
 
 def resolve_entry(root, entry, sep):
@@ -120,12 +118,6 @@ def resolve_entry(root, entry, sep):
     if sep == "\\":
         path = path.replace("/", "\\")
     return path, None
-
-
-def same_path(a, b, sep):
-    if sep == "\\":
-        return a.rstrip("\\").lower() == b.rstrip("\\").lower()
-    return a.rstrip("/") == b.rstrip("/")
 
 
 def is_default(entry, installs, single):
