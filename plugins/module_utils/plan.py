@@ -442,4 +442,3 @@ def plan(snapshot, options):
                    "profiles": commits},
         "diff": diffs,
     }
-
