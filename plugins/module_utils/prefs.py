@@ -148,10 +148,18 @@ class PrefsDocument:
         # Offset of a NUL byte at which libpref stopped reading, else None.
         self.stopped_at = stopped_at
         self.bom = bom
-        self._records = records
+        # A list, or a function that returns it (an edited document's
+        # offsets are shifted only when someone asks for them).
+        self._record_source = records
         self._index = index
         self._entries = None
         self._values = None
+
+    @property
+    def _records(self):
+        if callable(self._record_source):
+            self._record_source = self._record_source()
+        return self._record_source
 
     @property
     def entries(self):
@@ -181,13 +189,16 @@ def effective_values(*docs):
     Thunderbird are not known here: a user value of another type than a
     built-in default would be dropped by the real client too.
     """
+    if len(docs) == 1:
+        return dict(docs[0].values)
     return _values_of([r for doc in docs for r in doc._records])
 
 
 def _values_of(records):
-    if all(r[2] == "user_pref" for r in records):
-        return dict((r[0], r[1]) for r in records)
-    return _model_values(records)
+    for record in records:
+        if record[2] != "user_pref":
+            return _model_values(records)
+    return {record[0]: record[1] for record in records}
 
 
 def _model_values(records):
@@ -289,12 +300,21 @@ class _Parser:
         pos = 3 if self.bom else 0
         while pos is not None:
             pos = self._written_run(pos)
-            m = _FAST.match(self.buf, pos)
-            if m is not None and self._take_fast(m):
-                pos = m.end()
-                continue
-            pos = self._statement(pos)
+            pos = self._one_statement(pos)
         return self
+
+    def run_between(self, pos, stop):
+        """Parse statement by statement from ``pos``, a statement boundary, until
+        ``stop`` is reached or passed; return where it stopped (None at EOF)."""
+        while pos is not None and pos < stop:
+            pos = self._one_statement(pos)
+        return pos
+
+    def _one_statement(self, pos):
+        m = _FAST.match(self.buf, pos)
+        if m is not None and self._take_fast(m):
+            return m.end()
+        return self._statement(pos)
 
     def _written_run(self, pos):
         """Take statements laid out exactly as Thunderbird writes them; return where they stop."""
@@ -709,12 +729,13 @@ def edit_document(data, changes, newline=None, doc=None):
                              % doc.stopped_at)
     for name, value in changes.items():
         format_entry(name, False if value is None else value)  # validates early
-    by_name = {}
-    for entry in doc.entries:
-        by_name.setdefault(entry.name, []).append(entry)
+    by_name = dict((name, []) for name in changes)
+    for record in doc._records:
+        if record[0] in by_name:
+            by_name[record[0]].append(PrefEntry(*(record + (doc._index,))))
     splices, appended = [], []
     for name, value in changes.items():
-        entries = by_name.get(name, [])
+        entries = by_name[name]
         if value is None:
             splices.extend(_removal(doc.data, e) for e in entries)
         elif not (name in doc.values and same_value(doc.values[name], value)):
@@ -732,7 +753,7 @@ def edit_document(data, changes, newline=None, doc=None):
         if result and not result.endswith((b"\n", b"\r")):
             result += eol
         result += b"".join(line + eol for line in appended)
-    return result, _check_edit(doc, result, changes)
+    return result, _check_edit(doc, result, changes, splices, bool(appended))
 
 
 def _encode(text):
@@ -770,19 +791,103 @@ def _line_end(data, newline):
     return newline.encode("ascii") if isinstance(newline, str) else newline
 
 
-def _check_edit(doc, result, changes):
-    new = parse(result)
+def _check_edit(doc, result, changes, splices, appended):
+    """The parse of ``result``, which must give exactly ``doc``'s values with
+    ``changes`` applied, or PrefsEditError.
+
+    Only the statements around the edits are parsed again: the parser keeps no
+    state between statements but its position, so once a window of the new
+    bytes parses without error from a statement boundary of the original to
+    the boundary that follows the edit, everything after it parses as it did
+    in ``doc`` (same bytes, shifted by the size change).
+    """
+    new, pieces, touched = _reparse_edited(doc, result, splices, appended)
     expected = dict(doc.values)
     for name, value in changes.items():
         if value is None:
             expected.pop(name, None)
         else:
             expected[name] = value
-    got = new.values
-    if new.errors or new.stopped_at is not None or set(got) != set(expected) or not all(
-            same_value(got[k], expected[k]) for k in expected):
-        wrong = sorted(k for k in set(got) | set(expected)
+    # A name with no statement in the re-parsed windows keeps its statements,
+    # hence its value (libpref's rules are per name): only the touched names
+    # can differ, and only theirs are computed again.
+    touched.update(changes)
+    got = dict(doc.values)
+    for name in touched:
+        got.pop(name, None)
+    got.update(_values_of([r for records, dummy in pieces for r in records if r[0] in touched]))
+    new._values = got
+    if new.errors or new.stopped_at is not None or not all(
+            (k in got) == (k in expected) and (k not in got or same_value(got[k], expected[k]))
+            for k in touched):
+        wrong = sorted(k for k in touched
                        if k not in got or k not in expected or not same_value(got[k], expected[k]))
         raise PrefsEditError("the edited prefs would not give the wanted values for: %s"
                              % ", ".join(wrong[:5]))
     return new
+
+
+def _edit_windows(doc, ends, splices, appended):
+    """Spans of the original that hold every splice, each from the statement
+    boundary at or before it to the first boundary after it (None: the end of
+    the file). Strictly after: a removed statement's own end is no boundary
+    of the edited file. ``ends``: the end of each statement of ``doc``."""
+    bounds = [3 if doc.bom else 0] + ends
+    windows = []
+    for start, end, dummy in sorted(splices):
+        low = bounds[bisect.bisect_right(bounds, start) - 1]
+        at = bisect.bisect_right(bounds, end)
+        high = bounds[at] if at < len(bounds) else None
+        windows.append([low, high])
+    if appended:
+        windows.append([bounds[-1], None])
+    merged = []
+    for low, high in sorted(windows, key=lambda w: w[0]):
+        if merged and (merged[-1][1] is None or low <= merged[-1][1]):
+            if merged[-1][1] is not None and (high is None or high > merged[-1][1]):
+                merged[-1][1] = high
+            continue
+        merged.append([low, high])
+    return merged
+
+
+def _reparse_edited(doc, result, splices, appended):
+    """The document of ``result``; its statements as pieces in file order,
+    each a list of records and the shift their offsets still need; and the
+    names of the statements parsed again or dropped."""
+    shifts = sorted((start, end, len(replacement) - (end - start)) for start, end, replacement in splices)
+
+    def moved(pos):
+        return pos + sum(delta for start, end, delta in shifts if end <= pos)
+
+    parser = _Parser(result)
+    old = doc._records
+    ends = [r[4] for r in old]
+    pieces, taken, touched = [], 0, set()
+    for low, high in _edit_windows(doc, ends, splices, appended):
+        before = bisect.bisect_right(ends, low)
+        pieces.append((old[taken:before], moved(low) - low))
+        parser.records = []
+        stop = len(result) + 1 if high is None else moved(high)
+        end = parser.run_between(moved(low), stop)
+        if high is not None and end != stop:
+            raise PrefsEditError("the edit does not end on a statement boundary")
+        pieces.append((parser.records, 0))
+        taken = len(old) if high is None else bisect.bisect_right(ends, high)
+        touched.update(r[0] for r in parser.records)
+        touched.update(r[0] for r in old[before:taken])
+    pieces.append((old[taken:], len(result) - len(doc.data)))
+    new = PrefsDocument(result, lambda: _shifted_records(pieces), parser.errors, parser.error_count,
+                        parser.stopped_at, parser.bom, parser.index)
+    return new, pieces, touched
+
+
+def _shifted_records(pieces):
+    records = []
+    for piece, delta in pieces:
+        if delta:
+            records.extend([(name, value, kind, start + delta, end + delta, value_start + delta, value_end + delta)
+                            for name, value, kind, start, end, value_start, value_end in piece])
+        else:
+            records.extend(piece)
+    return records

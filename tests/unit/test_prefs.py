@@ -835,3 +835,34 @@ def test_pathological_inputs_stay_linear():
                  b"user_pref(\"a\", 1)\n" * 20000, b"// " + b"/ # " * 50000 + b"\x00x",
                  b'user_pref("a",' + b" " * 200000 + b"@);", b"\n" * 200000 + b"@"):
         assert _timed(prefs.parse, data) < 2.0
+
+
+statement_forms = st.sampled_from([
+    'user_pref({n}, {v});', '  user_pref( {n} ,{v} ) ;', 'pref({n}, {v});', 'sticky_pref({n}, {v});',
+    'user_pref({n}, /* why */ {v}); // trailing', 'user_pref({n}, {v}); user_pref("other", 1);',
+    '# a comment line', '/* block\ncomment */', ''])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(statement_forms, st.sampled_from(["a", "b", "dup", "other", "z"]), pref_values),
+                max_size=14),
+       st.dictionaries(st.sampled_from(["a", "b", "dup", "other", "new"]), st.one_of(st.none(), pref_values),
+                       max_size=5),
+       st.sampled_from([b"\n", b"\r\n", b"\r"]), st.booleans(), st.booleans())
+def test_property_edit_reparses_only_its_windows_yet_equals_a_full_parse(
+        lines, changes, eol, final_eol, bom):
+    """What edit_document returns, parsed only around the edits, is exactly
+    what a parse of the whole edited file gives: statements, offsets, values."""
+    text = [form.format(n=prefs.format_value(name), v=prefs.format_value(value))
+            for form, name, value in lines]
+    data = (b"\xef\xbb\xbf" if bom else b"") + eol.join(
+        t.encode("utf-8", "surrogateescape") for t in text) + (eol if final_eol else b"")
+    try:
+        out, doc = prefs.edit_document(data, changes)
+    except prefs.PrefsEditError:
+        return
+    full = prefs.parse(out)
+    assert doc.data == out
+    assert doc._records == full._records
+    assert (doc.errors, doc.stopped_at, doc.bom) == (full.errors, full.stopped_at, full.bom)
+    assert same_dict(doc.values, full.values)
