@@ -25,8 +25,9 @@ WRITABLE = ("prefs.js", "user.js", "folderCache.json")
 
 class Options:
     def __init__(self, enforce=False, servers=None, sync_age_days=0, size_limit_kb=0,
-                 if_running="skip", backup=True, stamp="backup"):
+                 if_running="skip", backup=True, stamp="backup", diff=True):
         self.enforce = enforce
+        self.diff = diff
         self.servers = set(s.lower() for s in servers) if servers else None
         self.sync_age_days = sync_age_days
         self.size_limit_kb = size_limit_kb
@@ -54,15 +55,12 @@ def collect_request(users=None, profile_paths=None, os_family="posix"):
 class ProfileState:
     """The files of one profile as plan sees them, before or after changes."""
 
-    def __init__(self, snap, sep, parsed=None, summaries=None):
-        """``parsed`` and ``summaries``: what an earlier state of the same
-        profile already read, so that the state after changes does not parse
-        the same bytes again."""
-        self.parsed = parsed or {}
-        self.known_summaries = summaries
+    def __init__(self, snap, sep, data=None):
         self.snap = snap
         self.sep = sep
-        self.data = dict((name, file_bytes(rec)) for name, rec in snap["files"].items())
+        if data is None:
+            data = dict((name, file_bytes(rec)) for name, rec in snap["files"].items())
+        self.data = data
         self.errors = []
         self.prefs_doc = None
         self.user_doc = None
@@ -90,16 +88,25 @@ class ProfileState:
                 self.cache = fld.parse_folder_cache(self.data["folderCache.json"])
             except fld.FolderCacheError as exc:
                 self.errors.append(str(exc))
-        if self.known_summaries is not None:
-            self.summaries = self.known_summaries
-            return
         for rel, rec in (self.snap.get("msf") or {}).items():
             self.summaries[rel] = _read_summary(rel, rec)
 
+    def changed(self, new_data, new_docs, new_cache):
+        """This state with the planned changes applied, derived from what is
+        already parsed rather than read again: the edited documents (whose
+        values prefs.edit checked), the new folder cache as built, and the
+        same summaries (commit writes no .msf)."""
+        data = dict(self.data)
+        data.update(new_data)
+        after = ProfileState(self.snap, self.sep, data)
+        after.prefs_doc = new_docs.get("prefs.js", self.prefs_doc)
+        after.user_doc = new_docs.get("user.js", self.user_doc)
+        after.values = prefs.effective_values(*[d for d in (after.prefs_doc, after.user_doc) if d is not None])
+        after.cache = new_cache if "folderCache.json" in new_data else self.cache
+        after.summaries = self.summaries
+        return after
+
     def _parse(self, name):
-        known = self.parsed.get(name)
-        if known is not None and known.data == self.data[name]:
-            return known
         try:
             doc = prefs.parse(self.data[name])
         except prefs.PrefsTooLarge as exc:
@@ -311,15 +318,8 @@ def plan_profile(snap, sep, identity, options):
             record["error"] = "Thunderbird is running with this profile"
         return record, None, []
 
-    after_snap = dict(snap, files=dict(snap["files"]))
-    for name, data in new_data.items():
-        after_snap["files"][name] = dict(snap["files"].get(name) or {}, b64=base64.b64encode(data).decode("ascii"),
-                                         error=None)
-    after_state = ProfileState(after_snap, sep, parsed=new_docs, summaries=state.summaries)
-    after_state.load()
-    after = dict((key, account_facts(after_state, key, server_key)[0])
-                 for key, server_key in acc.account_list(after_state.values))
-    record["accounts"] = [_before_after(before[k], after.get(k, before[k]), options) for k in before]
+    after = after_facts(state.changed(new_data, new_docs, new_cache), before, options)
+    record["accounts"] = [_before_after(before[k], after[k], options) for k in before]
     record["accounts_before"] = list(before.values())
     record["status"] = "changed"
     commit = {
@@ -329,8 +329,17 @@ def plan_profile(snap, sep, identity, options):
                    for name, data in sorted(new_data.items())],
     }
     diffs = [file_diff(snap["path"], sep, name, state.data.get(name), data)
-             for name, data in sorted(new_data.items())]
+             for name, data in sorted(new_data.items())] if options.diff else []
     return record, commit, diffs
+
+
+def after_facts(after_state, before, options):
+    """Facts of each account once the changes are written: those of the
+    accounts the changes are for, computed on the changed state; the others'
+    are the facts before (no change touches their prefs or folders)."""
+    servers = dict(acc.account_list(after_state.values))
+    return dict((key, account_facts(after_state, key, servers.get(key))[0] if options.wants(facts) else facts)
+                for key, facts in before.items())
 
 
 _COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offline", "backup_ready")

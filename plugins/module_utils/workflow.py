@@ -13,8 +13,9 @@ from ansible_collections.rectorat.thunderbird.plugins.module_utils import plan a
 COMMIT_STATUS = {"running": "skipped_running", "conflict": "error", "error": "error"}
 
 
-def options_from_params(params, enforce):
+def options_from_params(params, enforce, diff=True):
     return planner.Options(
+        diff=diff,
         enforce=enforce,
         servers=params.get("servers"),
         sync_age_days=params.get("sync_age_days") or 0,
@@ -42,9 +43,10 @@ def apply_commit_response(records, response):
         record["changes"] = []
 
 
-def run(params, enforce, check_mode, collect_fn, commit_fn, os_family="posix"):
-    """The module result (without ``failed``): changed, msg, facts, diff."""
-    options = options_from_params(params, enforce)
+def run(params, enforce, check_mode, collect_fn, commit_fn, os_family="posix", diff=True):
+    """The module result (without ``failed``): changed, msg, facts, and with
+    ``diff`` (Ansible's --diff), the diff."""
+    options = options_from_params(params, enforce, diff)
     request = planner.collect_request(params.get("users"), params.get("profiles"), os_family)
     snapshot = collect_fn(request)
     planned = planner.plan(snapshot, options)
@@ -62,12 +64,13 @@ def run(params, enforce, check_mode, collect_fn, commit_fn, os_family="posix"):
         "warnings": ["%s: %s" % (r["path"], r["error"]) for r in records if r["error"]] + planned["errors"],
         "msg": message(summary, enforce, check_mode),
     }
-    if enforce:
+    if enforce and diff:
         result["diff"] = planned["diff"]
-        if options.if_running == "fail" and any(r["running"] and r["status"] != "unchanged" for r in records):
-            result["failed"] = True
-            result["msg"] = "Thunderbird is running with a profile that needs changes: " + ", ".join(
-                r["path"] for r in records if r["running"] and r["status"] != "unchanged")
+    if enforce and options.if_running == "fail" and any(
+            r["running"] and r["status"] != "unchanged" for r in records):
+        result["failed"] = True
+        result["msg"] = "Thunderbird is running with a profile that needs changes: " + ", ".join(
+            r["path"] for r in records if r["running"] and r["status"] != "unchanged")
     return result
 
 

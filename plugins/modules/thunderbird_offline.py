@@ -164,11 +164,9 @@ ARGUMENT_SPEC = dict(
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     result = workflow.run(module.params, enforce=True, check_mode=module.check_mode,
-                          collect_fn=collect.collect, commit_fn=commit.commit)
+                          collect_fn=collect.collect, commit_fn=commit.commit, diff=module._diff)
     for warning in result.pop('warnings'):
         module.warn(warning)
-    if not module._diff:
-        result.pop('diff', None)
     if result.pop('failed', False):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -165,9 +165,8 @@ class ThunderbirdAction(ActionBase):
         host = PowerShellHost(self.execute_on_host)
         check_mode = self._flag("check_mode") if self.ENFORCE else True
         result = workflow.run(params, enforce=self.ENFORCE, check_mode=check_mode,
-                              collect_fn=host.collect, commit_fn=host.commit, os_family="windows")
-        if not self._flag("diff"):
-            result.pop("diff", None)
+                              collect_fn=host.collect, commit_fn=host.commit, os_family="windows",
+                              diff=self._flag("diff"))
         if not result.get("warnings"):
             result.pop("warnings", None)
         if result.pop("failed", False):

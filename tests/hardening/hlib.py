@@ -28,11 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
+import after_facts  # noqa: E402  (tests/lib/after_facts.py)
 import sandbox as tbsandbox  # noqa: E402  (tests/lib/sandbox.py)
 from hardening_tally import Outcome, record  # noqa: E402,F401  (the counting, shared with scripts/hardening-tally)
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import (  # noqa: E402
-    collect, commit, prefs, workflow)
+    collect, commit, plan, prefs, workflow)
 
 OWNER = 4242        # the profile's user, unprivileged
 OTHER = 4343        # another user, whose files must never change
@@ -48,6 +49,7 @@ DEFAULT_PARAMS = {"users": None, "profiles": None, "servers": None, "sync_age_da
                   "size_limit_kb": 0, "if_running": "skip", "backup": True}
 # Where sandboxes are made: /tmp, or the tmpfs of mount_sandbox_parent().
 SANDBOX_PARENT = ["/tmp"]
+AFTER_FACTS_KEY = "_after_facts_mismatches"  # added to a run's result by module_run
 
 
 # --- snapshots ------------------------------------------------------------------
@@ -491,13 +493,21 @@ def module_run(params, after_collect=(), sb=None, enforce=True, check_mode=False
                commit_fn=None):
     """workflow.run as the thunderbird_offline module does it, with the
     case's hooks between collect and plan."""
+    seen = {}
+
     def collect_fn(request):
         snap = collect.collect(request)
         for hook in after_collect:
             hook(sb, snap)
+        seen["snapshot"] = snap
         return snap
-    return workflow.run(params, enforce=enforce, check_mode=check_mode,
-                        collect_fn=collect_fn, commit_fn=commit_fn or commit.commit)
+    result = workflow.run(params, enforce=enforce, check_mode=check_mode,
+                          collect_fn=collect_fn, commit_fn=commit_fn or commit.commit)
+    if enforce and "snapshot" in seen:
+        planned = plan.plan(seen["snapshot"], workflow.options_from_params(params, enforce))
+        result[AFTER_FACTS_KEY] = after_facts.mismatches(
+            seen["snapshot"], planned["commit"], result["ansible_facts"]["thunderbird"]["profiles"])
+    return result
 
 
 def slim(result):
@@ -702,6 +712,7 @@ def judge(case, group, sb, first, before, after, second=None, after_second=None,
         before = decode_snapshot(value["mid"])
     statuses = {}
     if result is not None:
+        out.wrong.extend("after-facts: " + line for line in result.get(AFTER_FACTS_KEY, []))
         statuses = judge_result(out, result, sb.expected, sb.host_errors)
         for check in sb.verify:
             out.wrong.extend(check(sb, result))
