@@ -50,8 +50,6 @@ def run(root, command_line, stdin, scripts=None):
     host = windows_host()
     if len(command_line) > MAX_COMMAND_LINE:
         return Outcome(1, stderr=CMD_TOO_LONG)
-    known = collection_scripts()
-    known.update(scripts or {})
     words = shlex.split(command_line)
     expected = host.COMMAND_PREFIX.split()
     if words[:len(expected)] != expected or len(words) != len(expected) + 1:
@@ -60,6 +58,15 @@ def run(root, command_line, stdin, scripts=None):
         bootstrap = base64.b64decode(words[-1], validate=True).decode("utf-16-le")
     except (ValueError, UnicodeDecodeError):
         return Outcome(1, stderr=b"-EncodedCommand is not base64 of UTF-16LE")
+    return run_bootstrap(root, bootstrap, stdin, scripts)
+
+
+def run_bootstrap(root, bootstrap, stdin, scripts=None):
+    """Outcome of the PowerShell script ``bootstrap`` fed ``stdin``: what
+    powershell.exe does over WinRS, and the runspace over PSRP."""
+    host = windows_host()
+    known = collection_scripts()
+    known.update(scripts or {})
     if bootstrap != host.BOOTSTRAP:
         return Outcome(1, stderr=b"not the collection's bootstrap")
     try:

@@ -86,3 +86,24 @@ def test_output_is_cut_to_the_clients_max_envelope_size(endpoint):
     assert len(base64.b64decode(stdout[len(host.RESPONSE_MARKER):])) > 600000
     summary = endpoint.stats.summary()
     assert summary["largest_response"] <= 153600 and summary["receives"] >= 7
+
+
+def test_psrp_pipeline_runs_the_bootstrap_and_refuses_input_objects_above_10_mb(endpoint):
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+    from powershell_host import windows_host
+    host = windows_host()
+    endpoint.scripts = {b"echo": ("echo", lambda root, request: {"protocol": 1, "echo": request})}
+    connection = WSMan("127.0.0.1", port=endpoint.port, ssl=False, auth="ntlm", username=USER, password=PASSWORD)
+    with RunspacePool(connection) as pool:
+        lines = host.stdin_payload(b"echo", {"x": 1}).decode().splitlines()
+        ps = PowerShell(pool)
+        ps.add_script(host.BOOTSTRAP)
+        output = ps.invoke(input=lines)
+        assert not ps.had_errors and len(output) == 1 and output[0].startswith(host.RESPONSE_MARKER)
+        big = PowerShell(pool)
+        big.add_script(host.BOOTSTRAP)
+        big.invoke(input=[lines[0], "A" * (10 * 1024 * 1024 + 4)])
+        assert big.had_errors and big.output == []
+    assert [c[0] for c in endpoint.stats.commands] == ["echo", None]
+    assert endpoint.stats.summary()["largest_request"] <= wsman.MAX_ENVELOPE_SIZE

@@ -8,7 +8,8 @@ workstation's WinRM service (HTTP listener, port chosen by the system):
   AllowUnencrypted=false requires on HTTP), and every answer is sealed too;
 - the WinRS shell protocol: Create, Command, Send, Receive, Signal, Delete
   (resource .../windows/shell/cmd);
-- MaxEnvelopeSizekb 500: a larger request gets HTTP 413, as Windows answers;
+- MaxEnvelopeSizekb 500: a larger request envelope gets HTTP 413, as
+  Windows answers;
   an answer never exceeds the client's MaxEnvelopeSize (nor 500 KB), so long
   output takes several Receive; the exit code comes in CommandState/Done,
   in a Receive of its own after the output;
@@ -32,8 +33,11 @@ from xml.sax.saxutils import escape
 import spnego
 
 import powershell_host
+import psrp
 
 MAX_ENVELOPE_SIZE = 500 * 1024
+# What sealing adds to an envelope on the wire (MIME parts, signature).
+SEALING_ROOM = 1024
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
     "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
@@ -68,7 +72,6 @@ class Command:
         self.stdin_done = False
         self.outcome = None
         self.sent = 0
-        self.done_reported = False
 
 
 class Stats:
@@ -150,7 +153,7 @@ class Endpoint:
         header = root.find("s:Header", NS)
         action = header.findtext("a:Action", "", NS)
         resource = header.findtext("w:ResourceURI", "", NS)
-        if resource != RESOURCE_CMD:
+        if resource not in (RESOURCE_CMD, psrp.RESOURCE):
             raise Fault("w:InvalidResourceURI", 2150858811, "The WS-Management service cannot process the "
                         "request because the resource URI is not supported here: %s" % resource)
         limit = int(header.findtext("w:MaxEnvelopeSize", str(MAX_ENVELOPE_SIZE), NS))
@@ -162,109 +165,127 @@ class Endpoint:
                 shell_id = selector.text
         name = action.rsplit("/", 1)[-1]
         if action == TRANSFER + "/Create":
-            return self.create(body)
+            return self.create(resource, body)
         shell = self.shells.get(shell_id)
         if shell is None:
             raise Fault("w:InvalidSelectors", INVALID_SELECTORS, "The WS-Management service cannot process the "
                         "request because the request contained invalid selectors for the resource.")
         if action == TRANSFER + "/Delete":
-            with self.lock:
-                del self.shells[shell_id]
+            del self.shells[shell_id]
             return TRANSFER + "/DeleteResponse", ""
         if name == "Command":
-            return self.command(shell, body)
+            command_id = shell.command(body.find("rsp:CommandLine", NS))
+            return SHELL + "/CommandResponse", "<rsp:CommandResponse><rsp:CommandId>%s</rsp:CommandId>" \
+                "</rsp:CommandResponse>" % command_id
         if name == "Send":
-            return self.send(shell, body)
+            for stream in body.findall("rsp:Send/rsp:Stream", NS):
+                shell.send(stream.get("CommandId"), base64.b64decode(stream.text or ""),
+                           stream.get("End", "").lower() == "true")
+            return SHELL + "/SendResponse", "<rsp:SendResponse/>"
         if name == "Receive":
-            return self.receive(shell, body, limit)
+            desired = body.find("rsp:Receive/rsp:DesiredStream", NS)
+            return SHELL + "/ReceiveResponse", "<rsp:ReceiveResponse>%s</rsp:ReceiveResponse>" \
+                % shell.receive(desired.get("CommandId"), limit)
         if name == "Signal":
-            element = body.find("rsp:Signal", NS)
-            shell.pop(element.get("CommandId"), None)
+            shell.signal(body.find("rsp:Signal", NS).get("CommandId"))
             return SHELL + "/SignalResponse", "<rsp:SignalResponse/>"
         raise Fault("a:ActionNotSupported", 2150858801, "The action is not supported by the service: %s" % action)
 
-    def create(self, body):
+    def create(self, resource, body):
         shell_id = str(uuid.uuid4()).upper()
-        with self.lock:
-            self.shells[shell_id] = {}
+        if resource == RESOURCE_CMD:
+            self.shells[shell_id] = CmdShell(self)
+        else:
+            self.shells[shell_id] = psrp.RunspacePool(self, body.find("rsp:Shell", NS))
         return TRANSFER + "/CreateResponse", (
             "<x:ResourceCreated><a:Address>http://127.0.0.1:%d/wsman</a:Address><a:ReferenceParameters>"
             "<w:ResourceURI>%s</w:ResourceURI><w:SelectorSet><w:Selector Name=\"ShellId\">%s</w:Selector>"
             "</w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>"
-            "<rsp:Shell><rsp:ShellId>%s</rsp:ShellId><rsp:ResourceUri>%s</rsp:ResourceUri></rsp:Shell>"
-            % (self.port, RESOURCE_CMD, shell_id, shell_id, RESOURCE_CMD))
+            "<rsp:Shell><rsp:ShellId>%s</rsp:ShellId><rsp:ResourceUri>%s</rsp:ResourceUri>"
+            "<rsp:Owner>%s</rsp:Owner><rsp:InputStreams>stdin pr</rsp:InputStreams>"
+            "<rsp:OutputStreams>stdout</rsp:OutputStreams></rsp:Shell>"
+            % (self.port, resource, shell_id, shell_id, resource, self.machine + "\\tbadmin"))
 
-    def command(self, shell, body):
-        line = body.find("rsp:CommandLine", NS)
+    def run(self, command_line, stdin):
+        outcome = powershell_host.run(self.root, command_line, stdin, self.scripts)
+        self.stats.commands.append((outcome.script, len(command_line), len(stdin), outcome.rc))
+        return outcome
+
+
+def unknown_command():
+    return Fault("w:InvalidParameter", 2150858842, "The Windows Remote Shell received a request to perform an "
+                 "operation on a command identifier that does not exist.")
+
+
+def timed_out():
+    return Fault("w:TimedOut", TIMED_OUT, "The WS-Management service cannot complete the operation within the "
+                 "time specified in OperationTimeout.")
+
+
+class CmdShell:
+    """A WinRS shell (resource .../windows/shell/cmd): cmd.exe command lines."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.commands = {}
+
+    def find(self, command_id):
+        command = self.commands.get(command_id)
+        if command is None:
+            raise unknown_command()
+        return command
+
+    def command(self, line):
         text = line.findtext("rsp:Command", "", NS)
         arguments = line.findall("rsp:Arguments", NS)
         if arguments:
             text = " ".join([text] + [a.text or "" for a in arguments])
         command_id = str(uuid.uuid4()).upper()
-        shell[command_id] = Command(text)
-        return SHELL + "/CommandResponse", "<rsp:CommandResponse><rsp:CommandId>%s</rsp:CommandId></rsp:CommandResponse>" \
-            % command_id
+        self.commands[command_id] = Command(text)
+        return command_id
 
-    def find_command(self, shell, command_id):
-        command = shell.get(command_id)
-        if command is None:
-            raise Fault("w:InvalidParameter", 2150858842, "The Windows Remote Shell received a request to "
-                        "perform an operation on a command identifier that does not exist.", status=500)
-        return command
+    def send(self, command_id, data, end):
+        command = self.find(command_id)
+        if command.stdin_done:
+            raise Fault("w:InvalidParameter", 2150858842, "stdin was already closed")
+        command.stdin.append(data)
+        command.stdin_done = end
 
-    def send(self, shell, body):
-        for stream in body.findall("rsp:Send/rsp:Stream", NS):
-            command = self.find_command(shell, stream.get("CommandId"))
-            if command.stdin_done:
-                raise Fault("w:InvalidParameter", 2150858842, "stdin was already closed")
-            command.stdin.append(base64.b64decode(stream.text or ""))
-            if stream.get("End", "").lower() == "true":
-                command.stdin_done = True
-        return SHELL + "/SendResponse", "<rsp:SendResponse/>"
+    def signal(self, command_id):
+        self.commands.pop(command_id, None)
 
-    def run(self, command):
-        outcome = powershell_host.run(self.root, command.line, b"".join(command.stdin), self.scripts)
-        command.outcome = outcome
-        self.stats.commands.append((outcome.script, len(command.line), sum(map(len, command.stdin)), outcome.rc))
-
-    def receive(self, shell, body, limit):
-        desired = body.find("rsp:Receive/rsp:DesiredStream", NS)
-        command_id = desired.get("CommandId")
-        command = self.find_command(shell, command_id)
+    def receive(self, command_id, limit):
+        command = self.find(command_id)
         if command.outcome is None:
             if not command.stdin_done and command.stdin == []:
                 # Nothing was sent: a command without input runs now.
                 command.stdin_done = True
             if not command.stdin_done:
-                raise Fault("w:TimedOut", TIMED_OUT, "The WS-Management service cannot complete the operation "
-                            "within the time specified in OperationTimeout.")
-            self.run(command)
+                raise timed_out()
+            command.outcome = self.endpoint.run(command.line, b"".join(command.stdin))
         outcome = command.outcome
         room = (limit - RECEIVE_OVERHEAD) // 4 * 3
         streams = []
-        stdout_left = len(outcome.stdout) - command.sent
-        if stdout_left > 0:
+        if command.sent < len(outcome.stdout):
             chunk = outcome.stdout[command.sent:command.sent + room]
             command.sent += len(chunk)
             streams.append(stream_xml("stdout", command_id, chunk))
             room -= len(chunk)
-        if command.sent >= len(outcome.stdout) and outcome.stderr and room > 0 and not command.done_reported:
+        if command.sent >= len(outcome.stdout) and outcome.stderr and room > 0:
             streams.append(stream_xml("stderr", command_id, outcome.stderr[:room]))
             outcome.stderr = outcome.stderr[room:]
-        finished = command.sent >= len(outcome.stdout) and not outcome.stderr
-        if finished and not streams:
-            command.done_reported = True
-            state = ("<rsp:CommandState CommandId=\"%s\" State=\"%s\"><rsp:ExitCode>%d</rsp:ExitCode>"
-                     "</rsp:CommandState>" % (command_id, DONE, outcome.rc))
-            streams = [stream_xml("stdout", command_id, b"", end=True), stream_xml("stderr", command_id, b"", end=True)]
-        else:
-            state = "<rsp:CommandState CommandId=\"%s\" State=\"%s\"/>" % (command_id, RUNNING)
-        return SHELL + "/ReceiveResponse", "<rsp:ReceiveResponse>%s%s</rsp:ReceiveResponse>" % ("".join(streams), state)
+        if command.sent >= len(outcome.stdout) and not outcome.stderr and not streams:
+            # The exit code comes after the output, in a Receive of its own.
+            return "%s%s<rsp:CommandState CommandId=\"%s\" State=\"%s\"><rsp:ExitCode>%d</rsp:ExitCode>" \
+                "</rsp:CommandState>" % (stream_xml("stdout", command_id, b"", end=True),
+                                         stream_xml("stderr", command_id, b"", end=True), command_id, DONE, outcome.rc)
+        return "".join(streams) + "<rsp:CommandState CommandId=\"%s\" State=\"%s\"/>" % (command_id, RUNNING)
 
 
 def stream_xml(name, command_id, data, end=False):
-    return "<rsp:Stream Name=\"%s\" CommandId=\"%s\"%s>%s</rsp:Stream>" % (
-        name, command_id, " End=\"true\"" if end else "", base64.b64encode(data).decode("ascii"))
+    return "<rsp:Stream Name=\"%s\"%s%s>%s</rsp:Stream>" % (
+        name, " CommandId=\"%s\"" % command_id if command_id else "", " End=\"true\"" if end else "",
+        base64.b64encode(data).decode("ascii"))
 
 
 def envelope_xml(action, relates_to, body):
@@ -312,8 +333,7 @@ class WSManHandler(BaseHTTPRequestHandler):
         if self.path != "/wsman":
             self.rfile.read(length)
             return self.reply(404)
-        if length > MAX_ENVELOPE_SIZE:
-            # Windows refuses the request before reading it.
+        if length > MAX_ENVELOPE_SIZE + SEALING_ROOM:
             self.endpoint.stats.rejected.append(length)
             self.close_connection = True
             return self.reply(413, headers=[("Connection", "close")])
@@ -338,6 +358,11 @@ class WSManHandler(BaseHTTPRequestHandler):
             # AllowUnencrypted is false on a default Windows HTTP listener.
             return self.reply(401, headers=[("WWW-Authenticate", "Negotiate")])
         envelope = self.unseal(data)
+        if len(envelope) > MAX_ENVELOPE_SIZE:
+            # The limit is on the SOAP envelope: pypsrp fills envelopes up to
+            # 512000 bytes and Windows takes them, sealed or not.
+            self.endpoint.stats.rejected.append(len(envelope))
+            return self.reply(413)
         status, action, answer = self.process(envelope)
         sealed = self.seal(answer)
         self.endpoint.stats.add("responses", action, len(answer), len(sealed))
