@@ -154,8 +154,9 @@ def test_five_megabyte_prefs_spans_many_envelopes_each_way(wire):
     FIGURES.append("%s, 5 MB prefs.js (%d bytes): %d envelopes sent (%d Send), %d received (%d Receive answers); "
                    "largest sent %d bytes (HTTP body %d), largest received %d bytes (HTTP body %d); "
                    "limit 512000 bytes" % (
-                       wire.connection, size, summary["requests"], summary["sends"], summary["responses"], summary["receives"],
+                       wire.connection, size, summary["requests"], summary["sends"], summary["responses"],
+                       summary["receives"],
                        summary["largest_request"], summary["largest_request_body"],
                        summary["largest_response"], summary["largest_response_body"]))
-    FIGURES.append("%s, commands: " % wire.connection + json.dumps([{"script": s, "command_chars": c, "stdin_bytes": b, "rc": rc}
-                                              for s, c, b, rc in stats.commands]))
+    commands = [{"script": s, "command_chars": c, "stdin_bytes": b, "rc": rc} for s, c, b, rc in stats.commands]
+    FIGURES.append("%s, commands: %s" % (wire.connection, json.dumps(commands)))
