@@ -5,7 +5,6 @@ its fixture.ps1 answered by smoke_twin.py)."""
 import os
 import subprocess
 
-import pytest
 import yaml
 
 import powershell_host
