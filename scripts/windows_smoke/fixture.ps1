@@ -15,13 +15,15 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
 $Marker = 'rectorat-tb-smoke.marker'
+Add-Type -AssemblyName System.Web.Extensions
 $serializer = New-Object -TypeName Web.Script.Serialization.JavaScriptSerializer
 $serializer.MaxJsonLength = [int]::MaxValue
 $response = @{}
 try {
     $request = $serializer.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)))
     $folder = [string]$request['folder']
-    if (-not [IO.Path]::IsPathRooted($folder) -or $folder.EndsWith('\')) {
+    # A drive letter and a backslash, or a UNC path ("C:x" and "\x" are relative).
+    if ($folder -notmatch '^([A-Za-z]:\\|\\\\)' -or $folder.EndsWith('\')) {
         throw "not an absolute folder: $folder"
     }
     $markerPath = [IO.Path]::Combine($folder, $Marker)
@@ -37,7 +39,11 @@ try {
                 $entries = @()
             }
             foreach ($entry in $entries) {
-                $target = [IO.Path]::Combine($folder, [string]$entry['path'])
+                $rel = [string]$entry['path']
+                if ($rel -match '^[\\/]|:|(^|[\\/])\.\.([\\/]|$)') {
+                    throw "not a path inside the folder: $rel"
+                }
+                $target = [IO.Path]::Combine($folder, $rel)
                 [void][IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($target))
                 [IO.File]::WriteAllBytes($target, [Convert]::FromBase64String([string]$entry['data']))
                 [IO.File]::SetLastWriteTimeUtc($target, [DateTime]::UtcNow.AddSeconds(0 - [int]$entry['age']))

@@ -31,7 +31,7 @@ def run(root, request):
 
 def answer(machine, request):
     folder = str(request.get("folder") or "")
-    # [IO.Path]::IsPathRooted: a drive letter with a separator, or a UNC path.
+    # -notmatch: a drive letter and a backslash, or a UNC path.
     if not re.match(r"^([A-Za-z]:\\|\\\\)", folder) or folder.endswith("\\"):
         raise ValueError("not an absolute folder: %s" % folder)
     host = machine.host_path(folder)
@@ -43,7 +43,10 @@ def answer(machine, request):
         os.makedirs(host)
         open(marker, "wb").close()
         for entry in request.get("files") or []:
-            target = os.path.join(host, *entry["path"].split("\\"))
+            rel = str(entry["path"])
+            if re.search(r"^[\\/]|:|(^|[\\/])\.\.([\\/]|$)", rel):  # -match ignores case; no letters here
+                raise ValueError("not a path inside the folder: %s" % rel)
+            target = os.path.join(host, *rel.split("\\"))
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as f:
                 f.write(base64.b64decode(entry["data"]))

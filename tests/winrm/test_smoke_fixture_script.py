@@ -21,3 +21,14 @@ def test_fixture_script_parses_and_is_windows_powershell_51():
         match = re.search(pattern, code, re.I)
         assert match is None, "fixture.ps1: %r: %s" % (match.group(0), why)
     assert all(len(line) <= 160 and (len(line) - len(line.lstrip(" "))) % 4 == 0 for line in text.splitlines())
+
+
+def test_fixture_twin_writes_nothing_outside_its_folder(tmp_path):
+    (tmp_path / "C").mkdir()
+    for index, rel in enumerate(("..\\evil.txt", "C:\\evil.txt", "\\evil.txt", "a\\..\\..\\evil.txt")):
+        answer = smoke_twin.run(str(tmp_path), {"action": "create", "folder": "C:\\smoke%d" % index,
+                                                "files": [{"path": rel, "data": "", "age": 0}]})
+        assert "not a path inside the folder" in answer["fatal"], rel
+    assert "evil.txt" not in str(sorted(p.name for p in tmp_path.rglob("*")))
+    for folder in ("C:relative", "\\rooted-on-the-current-drive", "smoke", "C:\\smoke\\"):
+        assert "not an absolute folder" in smoke_twin.run(str(tmp_path), {"action": "create", "folder": folder})["fatal"]
