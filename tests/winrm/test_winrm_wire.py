@@ -91,6 +91,11 @@ def test_info_over_winrm_reports_every_profile_and_writes_nothing(wire):
     summary = assert_within_windows_limits(wire.endpoint.stats, wire.connection)
     # Output and exit code come in separate Receive responses.
     assert summary["receives"] >= 2 and summary["sends"] >= 1
+    actions = set(r[0] for r in wire.endpoint.stats.requests)
+    expected = {"Create", "Command", "Send", "Receive", "Delete"}
+    if wire.connection == "winrm":
+        expected.add("Signal")  # terminate after each command; psrp signals only a pipeline it replaces
+    assert expected <= actions, actions
 
 
 def test_check_mode_over_winrm_changes_no_byte(wire):
