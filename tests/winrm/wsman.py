@@ -7,7 +7,9 @@ workstation's WinRM service (HTTP listener, port chosen by the system):
   must be sealed with the NTLM session key (message encryption, as
   AllowUnencrypted=false requires on HTTP), and every answer is sealed too;
 - the WinRS shell protocol: Create, Command, Send, Receive, Signal, Delete
-  (resource .../windows/shell/cmd);
+  on resource .../windows/shell/cmd (Ansible's winrm plugin) and on
+  .../powershell/Microsoft.PowerShell, a runspace pool (its psrp plugin,
+  see psrp.py);
 - MaxEnvelopeSizekb 500: a larger request envelope gets HTTP 413, as
   Windows answers;
   an answer never exceeds the client's MaxEnvelopeSize (nor 500 KB), so long
@@ -126,6 +128,7 @@ class Endpoint:
 
     def __enter__(self):
         # pyspnego's NTLM acceptor reads its accounts from this file.
+        self.saved_user_file = os.environ.get("NTLM_USER_FILE")
         os.environ["NTLM_USER_FILE"] = self.user_file
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -135,6 +138,10 @@ class Endpoint:
         self.server.shutdown()
         self.server.server_close()
         os.unlink(self.user_file)
+        if self.saved_user_file is None:
+            os.environ.pop("NTLM_USER_FILE", None)
+        else:
+            os.environ["NTLM_USER_FILE"] = self.saved_user_file
 
     def handler_class(self):
         endpoint = self
