@@ -17,7 +17,7 @@ import struct
 import uuid
 import xml.etree.ElementTree as ET
 
-from pypsrp.messages import (Destination, MessageType, PipelineState, RunspacePoolInitData,
+from pypsrp.messages import (Destination, ErrorRecordMessage, MessageType, PipelineState, RunspacePoolInitData,
                              RunspacePoolStateMessage, SessionCapability, Message)
 from pypsrp.powershell import Fragment
 from pypsrp.serializer import Serializer
@@ -160,8 +160,9 @@ class RunspacePool:
         too_large = [len(str(i).encode("utf-8")) for i in pipeline.inputs
                      if len(str(i).encode("utf-8")) > MAX_OBJECT_SIZE]
         if too_large:
-            outcome = powershell_host.Outcome(1, stderr=b"input object of %d bytes above MaximumReceivedObjectSizeMB"
-                                              % too_large[0])
+            outcome = powershell_host.Outcome(1, stderr=b"test endpoint, as Windows' default MaximumReceivedObjectSizeMB:"
+                                              b" an input object of %d bytes is above %d bytes"
+                                              % (too_large[0], MAX_OBJECT_SIZE))
         elif script is None:
             outcome = powershell_host.Outcome(1, stderr=b"not one script")
         else:
@@ -170,6 +171,18 @@ class RunspacePool:
         self.endpoint.stats.commands.append((outcome.script, len(script or ""),
                                              sum(len(str(i)) for i in pipeline.inputs), outcome.rc))
         if outcome.rc != 0:
-            return [self.pack(PipelineState(state=FAILED), pipeline.pid)]
+            return [self.pack(error_record(outcome.stderr.decode("utf-8", "replace")), pipeline.pid),
+                    self.pack(PipelineState(state=FAILED), pipeline.pid)]
         return [self.pack_output(line, pipeline.pid) for line in outcome.stdout.decode("utf-8").splitlines()] \
             + [self.pack(PipelineState(state=COMPLETED), pipeline.pid)]
+
+
+def error_record(text):
+    """An ERROR_RECORD whose text (its ToString) is ``text``."""
+    record = ErrorRecordMessage(fq_error="RectoratTestEndpoint", category=7, message=text,
+                                invocation=False, extended_info_present=False)
+    for name, dummy in record._extended_properties:
+        if not hasattr(record, name):
+            setattr(record, name, None)
+    record._to_string = text
+    return record

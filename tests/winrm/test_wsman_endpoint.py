@@ -105,5 +105,6 @@ def test_psrp_pipeline_runs_the_bootstrap_and_refuses_input_objects_above_10_mb(
         big.add_script(host.BOOTSTRAP)
         big.invoke(input=[lines[0], "A" * (10 * 1024 * 1024 + 4)])
         assert big.had_errors and big.output == []
+        assert "is above 10485760 bytes" in str(big.streams.error[0])
     assert [c[0] for c in endpoint.stats.commands] == ["echo", None]
     assert endpoint.stats.summary()["largest_request"] <= wsman.MAX_ENVELOPE_SIZE
