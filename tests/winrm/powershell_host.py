@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+"""What a Windows workstation does with a command line and its stdin, for
+the collection's commands only: cmd.exe starts ``PowerShell -EncodedCommand``,
+which runs the bootstrap of plugin_utils/windows_host.py, which runs the
+script read from stdin with the request read from stdin.
+
+PowerShell cannot run here, so the script must be one the tests know byte
+for byte (collect.ps1 and commit.ps1, or one given in ``scripts``) and its
+Python twin answers instead. Anything else fails as on a host that does not
+know the command. Free of any transport, so that the fake connection plugin
+(tests/windows/connection_plugins/fakewin.py) can use it as well.
+"""
+
+import base64
+import json
+import os
+import shlex
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "windows"))
+import twin  # noqa: E402  (tests/windows, shared with the fake connection)
+
+# cmd.exe refuses longer command lines (ERROR_FILENAME_EXCED_RANGE).
+MAX_COMMAND_LINE = 8191
+CMD_TOO_LONG = b"The command line is too long.\r\n"
+
+
+class Outcome:
+    def __init__(self, rc, stdout=b"", stderr=b"", script=None, request=None):
+        self.rc, self.stdout, self.stderr = rc, stdout, stderr
+        self.script, self.request = script, request
+
+
+def windows_host():
+    from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_host as module
+    return module
+
+
+def collection_scripts():
+    """{script bytes: twin} for collect.ps1 and commit.ps1."""
+    host = windows_host()
+    return dict((host.load_script(name), (name, lambda root, request, name=name: twin.run_script(root, name, request)))
+                for name in ("collect", "commit"))
+
+
+def run(root, command_line, stdin, scripts=None):
+    """Outcome of ``command_line`` fed ``stdin`` (bytes) on the computer
+    ``root``. ``scripts`` adds {script bytes: (name, twin(root, request))}."""
+    host = windows_host()
+    if len(command_line) > MAX_COMMAND_LINE:
+        return Outcome(1, stderr=CMD_TOO_LONG)
+    words = shlex.split(command_line)
+    expected = host.COMMAND_PREFIX.split()
+    if words[:len(expected)] != expected or len(words) != len(expected) + 1:
+        return Outcome(1, stderr=b"not the collection's PowerShell command line: " + command_line.encode()[:200])
+    try:
+        bootstrap = base64.b64decode(words[-1], validate=True).decode("utf-16-le")
+    except (ValueError, UnicodeDecodeError):
+        return Outcome(1, stderr=b"-EncodedCommand is not base64 of UTF-16LE")
+    return run_bootstrap(root, bootstrap, stdin, scripts)
+
+
+def run_bootstrap(root, bootstrap, stdin, scripts=None):
+    """Outcome of the PowerShell script ``bootstrap`` fed ``stdin``: what
+    powershell.exe does over WinRS, and the runspace over PSRP."""
+    host = windows_host()
+    known = collection_scripts()
+    known.update(scripts or {})
+    if bootstrap != host.BOOTSTRAP:
+        return Outcome(1, stderr=b"not the collection's bootstrap")
+    try:
+        payload = stdin.decode("ascii")
+    except UnicodeDecodeError:
+        return Outcome(1, stderr=b"stdin is not ASCII; a Windows code page would garble it")
+    # What the bootstrap does: join the input lines, split on white space.
+    parts = [p for p in " ".join(payload.splitlines()).split() if p]
+    if len(parts) < 2:
+        return Outcome(1, stderr=b"stdin lacks the script or the request")
+    found = known.get(base64.b64decode(parts[0]))
+    if found is None:
+        return Outcome(1, stderr=b"the script on stdin is not one this host knows")
+    name, script_twin = found
+    request = json.loads(base64.b64decode(parts[1]).decode("utf-8"))
+    response = script_twin(root, request)
+    line = host.RESPONSE_MARKER + base64.b64encode(json.dumps(response).encode("utf-8")).decode("ascii")
+    return Outcome(0, stdout=line.encode("ascii") + b"\r\n", script=name, request=request)
