@@ -56,8 +56,8 @@ def measure(label, fn, limit_note):
     baseline = hlib.baseline_rss_kb()
     child = hlib.run_forked(fn, timeout=900)
     extra = max(0, child.rss_kb - baseline) / 1024.0
-    print("%-58s %7.2f s %8.1f MiB  %s%s" % (label, child.seconds, extra, child.value or "",
-                                              "  CRASH " + child.crash.strip().splitlines()[-1] if child.crash else ""))
+    crash = "  CRASH " + child.crash.strip().splitlines()[-1] if child.crash else ""
+    print("%-58s %7.2f s %8.1f MiB  %s%s" % (label, child.seconds, extra, child.value or "", crash))
     print("    %s" % limit_note)
 
 
