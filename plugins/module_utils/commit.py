@@ -30,10 +30,10 @@ PROTOCOL = 1
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-# Temp files this module makes: .<file>[.<stamp>.bak].rectorat-<pid>.tmp
 # FS_IOC_GETFLAGS and its append-only and immutable bits (linux/fs.h).
 _FS_IOC_GETFLAGS = 0x80086601
 _FS_APPEND_FL, _FS_IMMUTABLE_FL = 0x00000020, 0x00000010
+# Temp files this module makes: .<file>[.<stamp>.bak].rectorat-<pid>.tmp
 _TEMP = re.compile(r"^\.(?:prefs\.js|user\.js|folderCache\.json)(?:\.\d{8}T\d{6}Z\.bak)?"
                    r"\.rectorat-(\d+)\.tmp$")
 
@@ -144,10 +144,14 @@ def check_guards(dir_fd, writes, uid=None, max_bytes=MAX_FILE_BYTES):
         if name not in ALLOWED:
             raise Refused("error", "refusing to write %r: not a file this collection manages" % name)
         expected = write.get("expect_sha256")
-        size = write.get("expect_size")
+        if expected is None:
+            limit = 0  # a new file: one already there is a conflict, whatever its size
+        elif write.get("expect_size") is not None:
+            limit = write["expect_size"]
+        else:
+            limit = max_bytes
         try:
-            data, st = read_current(dir_fd, name, size if expected is not None and size is not None
-                                    else max_bytes if expected is not None else 0)
+            data, st = read_current(dir_fd, name, limit)
         except UnexpectedSize:
             data, st = b"", None
             expected = "a file of another size"
