@@ -20,14 +20,19 @@ import hashlib
 import os
 import re
 import stat
+import struct
 
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.budget import MAX_FILE_BYTES
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
-    SymlinkInPath, open_dir_below)
+    LOCK_FLAGS, ForeignOwner, SymlinkInPath, open_dir_below, read_at_most)
 
 PROTOCOL = 1
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# FS_IOC_GETFLAGS and its append-only and immutable bits (linux/fs.h).
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_APPEND_FL, _FS_IMMUTABLE_FL = 0x00000020, 0x00000010
 # Temp files this module makes: .<file>[.<stamp>.bak].rectorat-<pid>.tmp
 _TEMP = re.compile(r"^\.(?:prefs\.js|user\.js|folderCache\.json)(?:\.\d{8}T\d{6}Z\.bak)?"
                    r"\.rectorat-(\d+)\.tmp$")
@@ -37,6 +42,10 @@ class Refused(Exception):
     def __init__(self, status, message):
         Exception.__init__(self, message)
         self.status = status
+
+
+class UnexpectedSize(Exception):
+    """The file is not the size it must have: it is not read."""
 
 
 class EffectiveUser:
@@ -62,8 +71,10 @@ class EffectiveUser:
         return False
 
 
-def read_current(dir_fd, name):
-    """(bytes, stat) of ``name``, or (None, None) when it does not exist."""
+def read_current(dir_fd, name, max_bytes):
+    """(bytes, stat) of ``name``, or (None, None) when it does not exist.
+    The size comes from fstat first: a file larger than ``max_bytes`` is not
+    read (UnexpectedSize), and nothing is read past the size fstat gave."""
     try:
         fd = os.open(name, _READ, dir_fd=dir_fd)
     except OSError as exc:
@@ -76,13 +87,12 @@ def read_current(dir_fd, name):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Refused("error", "%s is not a regular file" % name)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks), st
+        if st.st_size > max_bytes:
+            raise UnexpectedSize(name)
+        data = read_at_most(fd, st.st_size)
+        if len(data) != st.st_size:
+            raise UnexpectedSize(name)
+        return data, st
     finally:
         os.close(fd)
 
@@ -110,10 +120,12 @@ def hold_profile_lock(dir_fd):
     """Lock .parentlock as Thunderbird does; returns its fd (or None when the
     profile has none). Raises Refused when Thunderbird holds it."""
     try:
-        fd = os.open(".parentlock", os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+        fd = os.open(".parentlock", LOCK_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+            raise Refused("error", "cannot open .parentlock: another process holds a lease on it")
         raise Refused("error", "cannot open .parentlock: %s" % exc.strerror)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -123,16 +135,26 @@ def hold_profile_lock(dir_fd):
     return fd
 
 
-def check_guards(dir_fd, writes, uid=None):
+def check_guards(dir_fd, writes, uid=None, max_bytes=MAX_FILE_BYTES):
     """Current stat of each file to write, after checking every guard
-    (same bytes as collect saw, still owned by the profile's user)."""
+    (same size and bytes as collect saw, still owned by the profile's user)."""
     current = {}
     for write in writes:
         name = write["rel"]
         if name not in ALLOWED:
             raise Refused("error", "refusing to write %r: not a file this collection manages" % name)
-        data, st = read_current(dir_fd, name)
         expected = write.get("expect_sha256")
+        if expected is None:
+            limit = 0  # a new file: one already there is a conflict, whatever its size
+        elif write.get("expect_size") is not None:
+            limit = write["expect_size"]
+        else:
+            limit = max_bytes
+        try:
+            data, st = read_current(dir_fd, name, limit)
+        except UnexpectedSize:
+            data, st = b"", None
+            expected = "a file of another size"
         actual = hashlib.sha256(data).hexdigest() if data is not None else None
         if actual != expected:
             raise Refused("conflict", "%s changed since it was read; nothing written, run again" % name)
@@ -143,13 +165,25 @@ def check_guards(dir_fd, writes, uid=None):
     return current
 
 
+def refuse_append_only(dir_fd):
+    """In an append-only (chattr +a) or immutable folder a temp file could be
+    made but never renamed or removed: nothing is written there."""
+    try:
+        flags = struct.unpack("i", fcntl.ioctl(dir_fd, _FS_IOC_GETFLAGS, b"\0" * 8)[:4])[0]
+    except (IOError, OSError):
+        return
+    if flags & (_FS_APPEND_FL | _FS_IMMUTABLE_FL):
+        raise Refused("error", "the profile folder is append-only or immutable (chattr +a or +i); "
+                      "nothing written")
+
+
 def profile_location(entry):
     """(base, parts): walk from the home when the profile lies below it, so
     that no component below the home can be a symlink."""
     path = entry["path"].rstrip("/")
     home = (entry.get("home") or "").rstrip("/")
-    if home and path.startswith(home + "/"):
-        return home, tuple(path[len(home) + 1:].split("/"))
+    if entry.get("home") and path.startswith(home + "/"):
+        return home or "/", tuple(p for p in path[len(home) + 1:].split("/") if p)
     parent, name = os.path.split(path)
     return parent, (name,)
 
@@ -218,7 +252,11 @@ def place_backup(dir_fd, name, data, owner, mode):
     temp file). A backup of that name already there, left by a run killed
     earlier in the same second, is kept if it holds these very bytes.
     True when this run made the backup."""
-    existing = read_current(dir_fd, name)[0]
+    try:
+        existing = read_current(dir_fd, name, len(data))[0]
+    except UnexpectedSize:
+        raise Refused("error", "%s already exists and holds other bytes; nothing written, "
+                      "run again" % name)
     if existing is not None:
         if existing == data:
             return False
@@ -259,33 +297,53 @@ def discard(dir_fd, names):
             pass
 
 
-def commit_profile(entry, backup, stamp):
+def commit_profile(entry, backup, stamp, max_bytes):
+    """One profile's outcome; whatever goes wrong (MemoryError included)
+    stays in this profile."""
     result = {"path": entry["path"], "status": "written", "error": None, "written": [], "backups": []}
-    parent, parts = profile_location(entry)
-    uid, gid = entry.get("uid"), entry.get("gid")
     try:
-        with EffectiveUser(uid, gid):
-            dir_fd = open_dir_below(parent, parts)
-            lock_fd = None
-            try:
-                lock_fd = hold_profile_lock(dir_fd)
-                current = check_guards(dir_fd, entry["writes"], uid)
-                remove_stale_temps(dir_fd)
-                apply_writes(dir_fd, entry["writes"], current, (uid, gid), backup, stamp, result)
-            finally:
-                if lock_fd is not None:
-                    os.close(lock_fd)
-                os.close(dir_fd)
+        write_profile(entry, backup, stamp, max_bytes, result)
     except Refused as exc:
         result.update(status=exc.status, error=str(exc))
-    except SymlinkInPath as exc:
-        result.update(status="error", error="refused: %s is a symbolic link" % exc.component)
+    except (SymlinkInPath, ForeignOwner) as exc:
+        result.update(status="error", error=refusal_message(exc))
     except OSError as exc:
         result.update(status="error", error="%s: %s" % (exc.filename or entry["path"], exc.strerror))
+    except Exception as exc:  # pylint: disable=broad-except
+        result.update(status="error", error="nothing written: %s: %s" % (type(exc).__name__, exc))
+    if result["status"] != "written":
+        result.update(written=[], backups=[])
     return result
 
 
+def refusal_message(exc):
+    if isinstance(exc, SymlinkInPath):
+        return "refused: %s is a symbolic link" % exc.component
+    return str(exc)
+
+
+def write_profile(entry, backup, stamp, max_bytes, result):
+    """As the profile's user (never as root below a folder root does not
+    own): lock, guards, then the writes."""
+    parent, parts = profile_location(entry)
+    uid, gid = entry.get("uid"), entry.get("gid")
+    with EffectiveUser(uid, gid):
+        dir_fd = open_dir_below(parent, parts, uid if uid is not None else 0)
+        lock_fd = None
+        try:
+            lock_fd = hold_profile_lock(dir_fd)
+            current = check_guards(dir_fd, entry["writes"], uid, max_bytes)
+            refuse_append_only(dir_fd)
+            remove_stale_temps(dir_fd)
+            apply_writes(dir_fd, entry["writes"], current, (uid, gid), backup, stamp, result)
+        finally:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            os.close(dir_fd)
+
+
 def commit(request):
+    max_bytes = request.get("max_file_bytes") or MAX_FILE_BYTES
     return {"protocol": PROTOCOL,
-            "profiles": [commit_profile(entry, request.get("backup", True), request["stamp"])
+            "profiles": [commit_profile(entry, request.get("backup", True), request["stamp"], max_bytes)
                          for entry in request.get("profiles", [])]}

@@ -12,8 +12,10 @@ __metaclass__ = type
 
 import base64
 import json
+import time
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import accounts as acc
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import budget
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import folders as fld
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import mork
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import prefs
@@ -25,7 +27,7 @@ WRITABLE = ("prefs.js", "user.js", "folderCache.json")
 
 class Options:
     def __init__(self, enforce=False, servers=None, sync_age_days=0, size_limit_kb=0,
-                 if_running="skip", backup=True, stamp="backup", diff=True):
+                 if_running="skip", backup=True, stamp="backup", seconds=None, diff=True):
         self.enforce = enforce
         self.diff = diff
         self.servers = set(s.lower() for s in servers) if servers else None
@@ -34,6 +36,12 @@ class Options:
         self.if_running = if_running
         self.backup = backup
         self.stamp = stamp
+        # The host's time budget: no profile is planned past it.
+        self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def out_of_time(self):
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def wants(self, account):
         if account["type"] != "imap":
@@ -325,6 +333,7 @@ def plan_profile(snap, sep, identity, options):
     commit = {
         "path": snap["path"], "home": snap.get("home"), "uid": snap.get("uid"), "gid": snap.get("gid"),
         "writes": [{"rel": name, "expect_sha256": (snap["files"].get(name) or {}).get("sha256"),
+                    "expect_size": (snap["files"].get(name) or {}).get("size"),
                     "b64": base64.b64encode(data).decode("ascii")}
                    for name, data in sorted(new_data.items())],
     }
@@ -421,6 +430,18 @@ def summarize(records, host_errors=()):
     }
 
 
+def contained_plan(snap, sep, identity, options):
+    """plan_profile, within the host's time budget; a failure (MemoryError
+    included) is this profile's error, never the host's."""
+    if options.out_of_time():
+        return _failed(_base_record(snap, identity), budget.time_exhausted_message(options.seconds))
+    try:
+        return plan_profile(snap, sep, identity, options)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _failed(_base_record(snap, identity),
+                       "the profile could not be planned: %s: %s" % (type(exc).__name__, exc))
+
+
 def plan(snapshot, options):
     """Facts of every profile, and the commit request of ``options.enforce``."""
     sep = snapshot.get("sep", "/")
@@ -433,7 +454,7 @@ def plan(snapshot, options):
                                 status="error",
                                 error="refused: %s is a symbolic link below the home folder" % root["symlink"]))
     for snap in snapshot.get("profiles", []):
-        record, commit, profile_diffs = plan_profile(snap, sep, profile_identity(snap, known), options)
+        record, commit, profile_diffs = contained_plan(snap, sep, profile_identity(snap, known), options)
         records.append(record)
         if commit:
             commits.append(commit)

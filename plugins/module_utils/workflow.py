@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import budget
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import plan as planner
 
 COMMIT_STATUS = {"running": "skipped_running", "conflict": "error", "error": "error"}
@@ -23,6 +24,7 @@ def options_from_params(params, enforce, diff=True):
         if_running=params.get("if_running") or "skip",
         backup=params.get("backup", True),
         stamp=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        seconds=budget.MAX_SECONDS,
     )
 
 

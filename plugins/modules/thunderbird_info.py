@@ -149,6 +149,8 @@ ansible_facts:
               backup_ready: false
 '''
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, workflow
@@ -161,8 +163,13 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = workflow.run(module.params, enforce=False, check_mode=True,
-                          collect_fn=collect.collect, commit_fn=None)
+    try:
+        result = workflow.run(module.params, enforce=False, check_mode=True,
+                              collect_fn=collect.collect, commit_fn=None)
+    except Exception as exc:  # pylint: disable=broad-except
+        # Each profile's failure is kept to it; this is the last resort, a clear msg.
+        module.fail_json(msg='thunderbird_info could not run: %s: %s' % (type(exc).__name__, exc),
+                         exception=traceback.format_exc())
     for warning in result.pop('warnings'):
         module.warn(warning)
     module.exit_json(**result)

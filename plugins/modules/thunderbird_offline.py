@@ -146,6 +146,8 @@ ansible_facts:
               elements: dict
 '''
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, commit, workflow
@@ -163,8 +165,13 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = workflow.run(module.params, enforce=True, check_mode=module.check_mode,
-                          collect_fn=collect.collect, commit_fn=commit.commit, diff=module._diff)
+    try:
+        result = workflow.run(module.params, enforce=True, check_mode=module.check_mode,
+                              collect_fn=collect.collect, commit_fn=commit.commit, diff=module._diff)
+    except Exception as exc:  # pylint: disable=broad-except
+        # Each profile's failure is kept to it; this is the last resort, a clear msg.
+        module.fail_json(msg='thunderbird_offline could not run: %s: %s' % (type(exc).__name__, exc),
+                         exception=traceback.format_exc())
     for warning in result.pop('warnings'):
         module.warn(warning)
     if result.pop('failed', False):

@@ -9,17 +9,22 @@ profile's files must be byte-identical).
 """
 
 import ast
+import fcntl
 import json
 import os
 import random
 import re
+import resource
 import shutil
+import signal
 import stat
+import subprocess
+import time
 
 import hlib
 from hlib import OTHER, OWNER, Case
 
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, prefs
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import budget, collect, prefs
 
 CASES = []
 MAX_FILE = collect.DEFAULT_MAX_FILE_BYTES
@@ -720,7 +725,8 @@ def case_symlink_profile_folder_to_other_user(sb):
     sb.profile("aaaa.default")
     other = sb.other_profile(mode=0o777)
     link = sb.symlink(other, os.path.join(sb.root, "bbbb.link"))
-    sb.expect(link, "error", r"refused: \.thunderbird/bbbb\.link is a symbolic link")
+    # An explicit root is walked from /: the link is named from there.
+    sb.expect(link, "error", r"refused: (/\S*/)?\.thunderbird/bbbb\.link is a symbolic link")
 
 
 @case("symlink/explicit-root-to-other-user", "symlink")
@@ -928,8 +934,10 @@ add("ownership/profile-folder-mode-0", "ownership", owner_case(
     lambda sb, p: os.chmod(p, 0o000), error=r"Permission denied"))
 add("ownership/root-folder-closed-to-user", "ownership", owner_case(
     lambda sb, p: os.chmod(sb.root, 0o000), error=r"Permission denied"))
+# The root's owner (root) is the profiles' owner: root may not write in a home
+# a user owns (issue 13, finding 5).
 add("ownership/root-folder-owned-by-root", "ownership", owner_case(
-    lambda sb, p: os.chown(sb.root, 0, 0), error=r"prefs\.js is owned by uid %d, not by the profile's user root" % OWNER))
+    lambda sb, p: os.chown(sb.root, 0, 0), error=r"/home is owned by uid %d, neither root nor the profile's user \(uid 0\)" % OWNER))
 add("ownership/home-mode-0700", "ownership", owner_case(
     lambda sb, p: os.chmod(sb.home, 0o700), expect="changed"))
 add("ownership/other-users-profile-untouched", "ownership", owner_case(
@@ -940,6 +948,7 @@ add("ownership/other-users-profile-untouched", "ownership", owner_case(
 def case_ownership_uid_without_passwd_entry(sb):
     profile = sb.profile(uid=54321)
     os.chown(sb.root, 54321, 54321)
+    os.chown(sb.home, 54321, 54321)  # the home's owner must be the profile's
     sb.verify.append(record_check(profile, user=None))
 
 
@@ -1139,6 +1148,301 @@ add("discovery/unknown-user", "discovery", lambda sb: (
     sb.expect_host_error(r"no local user named tbhard-nobody-here")))
 
 
+# --- 17. the second audit (issue 13): memory, stalls, links mid-path, root writes ------------------------
+# Cases that would make the old code read gigabytes run under an address-space
+# limit, so that on a broken build they end in MemoryError (a crash) rather
+# than in the machine's OOM killer.
+
+def limit_memory(extra=3 << 30):
+    def setup(sb):
+        with open("/proc/self/status") as f:
+            vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:")) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (vm + extra, resource.RLIM_INFINITY))
+    return setup
+
+
+def set_limit(name, value):
+    """A limit of budget.py lowered in the child, so that a case reaches it
+    with a few small profiles."""
+    def setup(sb):
+        setattr(budget, name, value)
+    return setup
+
+
+def stamps_from_now(seconds):
+    now = int(time.time())
+    return [time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t)) for t in range(now, now + seconds + 1)]
+
+
+@case("budget/planted-64GiB-backup-names", "budget", max_seconds=30, max_rss_mb=512)
+def case_budget_planted_backup_names(sb):
+    # Every backup name the next 90 s could use is a sparse 64 GiB file: the
+    # profile is an error, nothing is read, and the next profile is written.
+    profile = sb.profile(expect="error", error=r"\.bak already exists and holds other bytes")
+    sb.profile("bbbb.next")
+    for stamp in stamps_from_now(90):
+        for name in ("prefs.js", "folderCache.json"):
+            path = sb.write(os.path.join(profile, "%s.%s.bak" % (name, stamp)), b"")
+            os.truncate(path, 64 << 30)
+    sb.child_setup.append(limit_memory())
+
+
+@case("budget/prefs-swapped-for-64GiB-before-the-guards", "budget", max_seconds=30, max_rss_mb=512)
+def case_budget_prefs_swapped_before_the_guards(sb):
+    # Between collect and commit prefs.js becomes a sparse 64 GiB file; commit
+    # reads it for its guard under the lock: fstat first, nothing read.
+    profile = sb.profile(expect="error", error=r"prefs\.js changed since it was read; nothing written")
+    sb.write(os.path.join(profile, ".parentlock"), b"", mode=0o644)
+    sb.second_run = False
+
+    def swap(box, snap):
+        replacement = box.write(prefs_of(profile) + ".new", b"")
+        os.truncate(replacement, 64 << 30)
+        os.rename(replacement, prefs_of(profile))
+    sb.child_setup.append(limit_memory())
+    sb.after_collect.append(swap)
+
+
+@case("budget/300-hard-links-of-a-16MiB-msf", "budget", max_seconds=30, max_rss_mb=512)
+def case_budget_msf_hard_links(sb):
+    profile = sb.fixture_profile("aaaa.default")
+    store = os.path.join(profile, *MSF_DIR)
+    first = sb.write(os.path.join(store, "m1.msf"), b"x" * (MAX_FILE - 1))
+    for i in range(2, 301):
+        os.link(first, os.path.join(store, "m%d.msf" % i))
+    sb.child_setup.append(limit_memory())
+    sb.verify.append(problem_check(profile, r"m1\.msf has 300 hard links; not read"))
+
+
+@case("budget/run-bytes-profiles-hard-linking-one-prefs", "budget", max_seconds=60)
+def case_budget_run_bytes(sb):
+    # Twelve profiles whose prefs.js are hard links of one 1 MiB file: the
+    # run's byte budget (lowered here to 4 profiles and a half) stops the reads.
+    names = ["p%02d.default" % i for i in range(12)]
+    paths = [sb.profile(name, expect=None) for name in names]
+    rewrite(sb, prefs_of(paths[0]), big_prefs(1 << 20))
+    for path in paths[1:]:
+        os.unlink(prefs_of(path))
+        os.link(prefs_of(paths[0]), prefs_of(path))
+    per = sum(os.path.getsize(os.path.join(paths[0], n)) for n in collect.PROFILE_FILES
+              if os.path.exists(os.path.join(paths[0], n)))
+    sb.params["profiles"] = paths
+    sb.ini_profiles = None
+    sb.child_setup.append(set_limit("MAX_RUN_BYTES", 4 * per + per // 2))
+    for i, path in enumerate(paths):
+        if i < 4:
+            sb.expect(path, "changed")
+        else:
+            sb.expect(path, "error", r"not read: the files read on this host passed %d bytes" % (4 * per + per // 2))
+    sb.second_run = False
+
+
+@case("budget/profile-bytes", "budget")
+def case_budget_profile_bytes(sb):
+    profile = sb.profile(expect="error", error=r"folderCache\.json not read: the profile's files passed")
+    rewrite(sb, prefs_of(profile), big_prefs(256 << 10))
+    sb.child_setup.append(set_limit("MAX_PROFILE_BYTES", os.path.getsize(prefs_of(profile)) + 16))
+
+
+@case("budget/profiles-per-host", "budget")
+def case_budget_profiles_per_host(sb):
+    for i, name in enumerate(["a.default", "b.default", "c.default", "d.default", "e.default"]):
+        if i < 3:
+            sb.profile(name)
+        else:
+            sb.profile(name, expect="error", error=r"^not examined: more than 3 profiles on this host$")
+    sb.child_setup.append(set_limit("MAX_PROFILES", 3))
+    sb.second_run = False
+
+
+@case("budget/seconds-per-host", "budget", timeout=120, max_seconds=60)
+def case_budget_seconds_per_host(sb):
+    # The first profile (2 MiB of ';', seconds of parsing) uses up the host's
+    # time budget (lowered to 1 s); the others are reported, not examined.
+    slow = sb.profile("a.slow", expect="error", error=r"prefs\.js does not parse")
+    rewrite(sb, prefs_of(slow), lambda d: b";" * (2 << 20))
+    for name in ("b.default", "c.default"):
+        sb.profile(name, expect="error", error=r"^not examined: the time budget of 1 s for this host was used up$")
+    sb.child_setup.append(set_limit("MAX_SECONDS", 1))
+    sb.second_run = False
+
+
+def hold_lease(sb, path):
+    """Take a write lease on ``path`` as the profile's user, from another
+    process that ignores the lease-break signal (it never lets go)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGIO, signal.SIG_IGN)
+            os.setgid(OWNER)
+            os.setuid(OWNER)
+            fd = os.open(path, os.O_RDONLY)
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+            os.write(write_end, b"L")
+            signal.pause()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"L", "no lease on %s" % path
+    os.close(read_end)
+    sb.children.append(pid)
+
+
+@case("stall/parentlock-lease", "stall", max_seconds=15)
+def case_stall_parentlock_lease(sb):
+    profile = sb.profile(expect="error", error=r"cannot open \.parentlock: another process holds a lease on it")
+    lock = sb.write(os.path.join(profile, ".parentlock"), b"", mode=0o644)
+    hold_lease(sb, lock)
+    sb.profile("bbbb.next")
+    sb.second_run = False
+
+
+@case("stall/parentlock-lease-taken-before-commit", "stall", max_seconds=15)
+def case_stall_parentlock_lease_before_commit(sb):
+    profile = sb.profile(expect="error", error=r"cannot open \.parentlock: another process holds a lease on it")
+    lock = sb.write(os.path.join(profile, ".parentlock"), b"", mode=0o644)
+    sb.after_collect.append(lambda box, snap: hold_lease(box, lock))
+    sb.second_run = False
+
+
+@case("swap/store-folder-to-root-only-mid-listing", "swap")
+def case_swap_store_folder_mid_listing(sb):
+    # While the tree is listed, the account folder (a middle component of the
+    # next path to open) becomes a link to a root-only folder: refused, and
+    # nothing of that folder reaches the facts.
+    profile = sb.profile(expect="error", error=r"cannot open ImapMail/imap\.ac-test\.fr/Archives\.sbd")
+    host = os.path.join(profile, "ImapMail", "imap.ac-test.fr")
+    sb.write(os.path.join(host, "Archives.sbd", "2025.msf"), b"")
+    hlib.chown_tree(os.path.join(host, "Archives.sbd"), OWNER)
+    secret = os.path.join(sb.base, "root-only")
+    sb.write(os.path.join(secret, "Archives.sbd", "secret-folder.msf"), b"s" * 12345, uid=0)
+    os.chmod(secret, 0o700)
+    os.chmod(os.path.join(secret, "Archives.sbd"), 0o700)
+    sb.profile_dirs.add(host + ".moved")
+
+    def setup(box):
+        real = os.listdir
+        state = {"done": False}
+
+        def listdir(*args):
+            names = real(*args)
+            if not state["done"] and "Archives.sbd" in names and "INBOX.msf" in names:
+                state["done"] = True
+                os.rename(host, host + ".moved")
+                box.symlink(secret, host)
+            return names
+        os.listdir = listdir
+    sb.child_setup.append(setup)
+    sb.after_collect.append(lambda box, snap: None)  # judge from the state after the swap
+    sb.verify.append(lambda box, result: ["a root-only folder reached the facts"]
+                     if "secret-folder" in json.dumps(result) else [])
+    sb.second_run = False
+
+
+def _other_root_linked(sb):
+    """.thunderbird moved away and replaced by a link to the other user's."""
+    other = sb.other_profile(mode=0o777)
+    os.rename(sb.root, sb.root + ".old")
+    sb.symlink(os.path.dirname(other), sb.root)
+    return other
+
+
+@case("symlink/explicit-profile-through-linked-parent", "symlink")
+def case_symlink_explicit_profile_through_linked_parent(sb):
+    other = _other_root_linked(sb)
+    sb.params["profiles"] = [os.path.join(sb.root, os.path.basename(other))]
+    sb.ini_profiles = None
+    sb.expect_host_error(r"/home/\.thunderbird is a symbolic link; give the real folder")
+
+
+@case("symlink/explicit-profile-through-link-to-root-profile", "symlink")
+def case_symlink_explicit_profile_through_link_to_root_profile(sb):
+    rooted = os.path.join(sb.base, "root-tb")
+    path = sb.profile("rrrr.root", parent=rooted, uid=0, expect=None)
+    os.chown(rooted, 0, 0)
+    shutil.rmtree(sb.root)
+    sb.symlink(rooted, sb.root)
+    sb.params["profiles"] = [os.path.join(sb.root, os.path.basename(path))]
+    sb.ini_profiles = None
+    sb.expect_host_error(r"/home/\.thunderbird is a symbolic link; give the real folder")
+
+
+@case("ownership/root-owned-profile-in-a-home", "ownership")
+def case_ownership_root_owned_profile_in_a_home(sb):
+    # No write with euid 0 in a folder a user owns.
+    profile = sb.profile(uid=0, expect="error",
+                         error=r"/home is owned by uid %d, neither root nor the profile's user \(uid 0\)" % OWNER)
+    sb.params["profiles"] = [profile]
+
+
+@case("ownership/other-users-profile-in-the-home", "ownership")
+def case_ownership_other_users_profile_in_the_home(sb):
+    profile = sb.profile(uid=OTHER, expect="error",
+                         error=r"/home is owned by uid %d, neither root nor the profile's user \(uid %d\)" % (OWNER, OTHER))
+    sb.params["profiles"] = [profile]
+
+
+def _root_only_twin(sb, path, data):
+    """``path`` replaced by a hard link to a root-only file holding ``data``
+    (what fs.protected_hardlinks=0 lets a user do)."""
+    secret = sb.write(os.path.join(sb.base, "root-only-" + os.path.basename(path)), data, uid=0)
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.link(secret, path)
+
+
+def _no_secret(box, result):
+    return ["a root-only file's content reached the facts"] if "SECRET" in json.dumps(result) else []
+
+
+@case("ownership/compatibility-ini-hard-link-to-root-file", "ownership")
+def case_ownership_compatibility_ini_hard_link(sb):
+    profile = sb.profile(expect="error", error=r"compatibility\.ini is owned by uid 0, not by the profile's user")
+    _root_only_twin(sb, os.path.join(profile, "compatibility.ini"), "[Compatibility]\nLastVersion=SECRET_1/1\n")
+    sb.verify.append(_no_secret)
+
+
+@case("ownership/profiles-ini-hard-link-to-root-file", "ownership")
+def case_ownership_profiles_ini_hard_link(sb):
+    sb.profile("aaaa.default")
+    sb.ini_profiles = None
+    _root_only_twin(sb, os.path.join(sb.root, "profiles.ini"),
+                    "[Profile0]\nName=SECRET\nIsRelative=1\nPath=aaaa.default\n")
+    sb.verify.append(_no_secret)
+
+
+@case("ownership/msf-owned-by-root", "ownership")
+def case_ownership_msf_owned_by_root(sb):
+    profile = sb.fixture_profile("aaaa.default")
+    os.chown(os.path.join(profile, MSF_DIR[0], MSF_DIR[1], "INBOX.msf"), 0, 0)
+    sb.verify.append(problem_check(profile, r"INBOX\.msf is owned by uid 0, not by the profile's user"))
+
+
+@case("symlink/root-children-links-not-probed", "symlink")
+def case_symlink_root_children_links_not_probed(sb):
+    # Two links in the root to root-only folders, one holding a prefs.js: both
+    # are reported alike, so the report tells nothing of what lies behind.
+    sb.profile("aaaa.default")
+    for name, with_prefs in (("bbbb.probe", True), ("cccc.probe", False)):
+        target = os.path.join(sb.base, "root-only-" + name)
+        os.makedirs(target)
+        os.chmod(target, 0o700)
+        if with_prefs:
+            sb.write(os.path.join(target, "prefs.js"), b"", uid=0)
+        link = sb.symlink(target, os.path.join(sb.root, name))
+        sb.expect(link, "error", r"refused: (/\S*/)?\.thunderbird/%s is a symbolic link" % re.escape(name))
+
+
+@case("readonly-fs/profile-folder-append-only", "readonly-fs")
+def case_readonly_fs_profile_folder_append_only(sb):
+    # chattr +a: a file can be made there but never renamed or removed.
+    profile = sb.profile(expect="error", error=r"append-only or immutable")
+    subprocess.run(["chattr", "+a", profile], check=True)
+    sb.cleanups.append(lambda: subprocess.run(["chattr", "-a", profile], check=True))
+
+
 # --- through a real ansible-playbook: one sandbox, one profile per case ----------------------------------------
 
 def playbook_sandbox(sb):
@@ -1166,7 +1470,7 @@ def playbook_sandbox(sb):
     sb.hold_lock(locked)
     other = sb.other_profile(mode=0o777)
     named(sb.symlink(other, os.path.join(sb.root, "gggg.other")), "profile-link-to-other-user")
-    sb.expect(os.path.join(sb.root, "gggg.other"), "error", r"refused: \.thunderbird/gggg\.other is a symbolic link")
+    sb.expect(os.path.join(sb.root, "gggg.other"), "error", r"refused: (/\S*/)?\.thunderbird/gggg\.other is a symbolic link")
     huge = named(sb.profile("hhhh.huge", expect="error", error=r"prefs\.js is too large"), "prefs-over-size-limit")
     os.truncate(prefs_of(huge), 64 << 30)
     owned = named(sb.profile("iiii.owned", expect="error", error=r"prefs\.js is owned by uid 0"), "prefs-owned-by-root")

@@ -113,6 +113,29 @@ def format_tally(totals):
     return "\n".join(lines)
 
 
+def budget_limits(repo):
+    """The limits of plugins/module_utils/budget.py (read, not imported: this
+    script runs without the collection on its path)."""
+    import ast
+    path = os.path.join(repo, "plugins", "module_utils", "budget.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                getattr(node.targets[0], "id", "").startswith("MAX_"):
+            values[node.targets[0].id] = eval(compile(ast.Expression(node.value), path, "eval"), {"__builtins__": {}})
+    return values
+
+
+def format_limits(values):
+    mib = 1024 * 1024
+    return ("limits (budget.py): %d MiB per file, %d MiB per profile, %d MiB per run, "
+            "%d profiles and %d s per host" % (
+                values["MAX_FILE_BYTES"] // mib, values["MAX_PROFILE_BYTES"] // mib,
+                values["MAX_RUN_BYTES"] // mib, values["MAX_PROFILES"], values["MAX_SECONDS"]))
+
+
 def main(argv=None):
     """Run tests/hardening with a tally file, then print the tally."""
     parser = argparse.ArgumentParser(description="Run the hardening suite and print its tally.")
@@ -138,6 +161,7 @@ def main(argv=None):
     print()
     print("== hardening tally")
     print(format_tally(totals))
+    print(format_limits(budget_limits(repo)))
     return 0 if rc == 0 and totals["clean"] and totals["cases"] else 1
 
 

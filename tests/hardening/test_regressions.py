@@ -202,3 +202,79 @@ def test_a_file_swapped_for_another_owners_is_refused(profile):
     assert "prefs.js is now owned by uid 0" in record["error"]
     assert not [n for n in os.listdir(profile) if n.endswith((".bak", ".tmp"))]
     assert state_of(os.path.dirname(lure)) == before_lure
+
+
+def test_commit_never_writes_with_euid_0_in_a_home(profile):
+    """issue 13, finding 5: every call commit makes that can change a file
+    (and every open) runs with the profile user's effective uid."""
+    calls = []
+    names = ("open", "write", "rename", "unlink", "fchown", "fchmod", "fsync", "mkdir")
+    real = dict((name, getattr(os, name)) for name in names)
+
+    def spy(name):
+        def call(*args, **kw):
+            calls.append((name, os.geteuid()))
+            return real[name](*args, **kw)
+        return call
+
+    def commit_spied(request):
+        for name in names:
+            setattr(os, name, spy(name))
+        try:
+            return commit.commit(request)
+        finally:
+            for name in names:
+                setattr(os, name, real[name])
+    result = workflow.run(dict(PARAMS, profiles=[profile]), enforce=True, check_mode=False,
+                          collect_fn=collect.collect, commit_fn=commit_spied)
+    assert only_record(result)["status"] == "changed"
+    assert ("rename", OWNER) in calls
+    assert not [c for c in calls if c[1] != OWNER]
+
+
+@pytest.fixture
+def two_profiles():
+    base = tempfile.mkdtemp(prefix="tbreg-", dir="/tmp")
+    os.chmod(base, 0o755)
+    paths = [sandbox.write_profile(os.path.join(base, name), [sandbox.imap("imap.ac-test.fr", "alice")])
+             for name in ("a", "b")]
+    for root, dirs, files in os.walk(base):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), OWNER, OWNER)
+    yield paths
+    shutil.rmtree(base)
+
+
+def test_memory_error_in_one_profile_plan_stays_in_it(two_profiles, monkeypatch):
+    """issue 13, finding 1: a MemoryError in one profile ended the module
+    ("Module failed", no facts, the host's later profiles skipped)."""
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import plan
+    real = plan.plan_profile
+
+    def plan_profile(snap, *args):
+        if snap["path"] == two_profiles[0]:
+            raise MemoryError()
+        return real(snap, *args)
+    monkeypatch.setattr(plan, "plan_profile", plan_profile)
+    result = workflow.run(dict(PARAMS, profiles=two_profiles), enforce=True, check_mode=False,
+                          collect_fn=collect.collect, commit_fn=commit.commit)
+    first, second = result["ansible_facts"]["thunderbird"]["profiles"]
+    assert first["status"] == "error" and "MemoryError" in first["error"]
+    assert second["status"] == "changed"
+
+
+def test_memory_error_in_one_profile_commit_stays_in_it(two_profiles, monkeypatch):
+    real = commit.apply_writes
+
+    def apply_writes(dir_fd, writes, current, *args):
+        if os.path.samestat(os.fstat(dir_fd), os.stat(two_profiles[0])):
+            raise MemoryError()
+        return real(dir_fd, writes, current, *args)
+    monkeypatch.setattr(commit, "apply_writes", apply_writes)
+    before = state_of(two_profiles[0])
+    result = workflow.run(dict(PARAMS, profiles=two_profiles), enforce=True, check_mode=False,
+                          collect_fn=collect.collect, commit_fn=commit.commit)
+    first, second = result["ansible_facts"]["thunderbird"]["profiles"]
+    assert first["status"] == "error" and "MemoryError" in first["error"]
+    assert second["status"] == "changed"
+    assert state_of(two_profiles[0]) == before
