@@ -261,6 +261,7 @@ _WRITTEN = re.compile(
     rb'(?:\r?\n)?(user_pref\("([^"\\\n\r\x00]*)", (?:"([^"\\\n\r\x00]*(?:\\[^\n\r\x00][^"\\\n\r\x00]*)*)"'
     rb"|(true|false)|(-?[0-9]+))\);)")
 _EOL = re.compile(rb"\r\n|\r|\n")
+_SEMICOLON_RUN = re.compile(_WS + rb"*;(?:" + _WS + rb"*;)*")
 _KEYWORD = re.compile(rb"[A-Za-z_]+")
 _DIGITS = re.compile(rb"[0-9]+")
 _STRING_CHUNK = re.compile(rb"[^\x00\n\r\"'\\]*")
@@ -300,8 +301,21 @@ class _Parser:
         pos = 3 if self.bom else 0
         while pos is not None:
             pos = self._written_run(pos)
+            if len(self.errors) >= MAX_ERRORS:
+                pos = self._count_stray_semicolons(pos)
             pos = self._one_statement(pos)
         return self
+
+    def _count_stray_semicolons(self, pos):
+        """Once no more errors are kept, count a run of ';' where a statement
+        should start in one step: each is one error, as _statement would
+        find, and its recovery ends right after it (a file of millions of
+        ';' would otherwise take minutes)."""
+        m = _SEMICOLON_RUN.match(self.buf, pos)
+        if m is None:
+            return pos
+        self.error_count += m.group().count(b";")
+        return m.end()
 
     def run_between(self, pos, stop):
         """Parse statement by statement from ``pos``, a statement boundary, until

@@ -866,3 +866,20 @@ def test_property_edit_reparses_only_its_windows_yet_equals_a_full_parse(
     assert doc._records == full._records
     assert (doc.errors, doc.stopped_at, doc.bom) == (full.errors, full.stopped_at, full.bom)
     assert same_dict(doc.values, full.values)
+
+
+@pytest.mark.parametrize("tail", [b"", b'user_pref("b", 2);', b"  /* ; */ ;\n# ;\n", b";\x00;"])
+def test_stray_semicolons_past_the_kept_errors_count_as_one_error_each(tail):
+    """Past MAX_ERRORS kept errors, runs of ';' are counted in one step; the
+    result must be what the statement-by-statement path gives."""
+    data = b'user_pref("a", 1);' + b";" * (prefs.MAX_ERRORS + 5) + b" ;\r\n\t;" + b";" * 20 + tail
+    doc = prefs.parse(data)
+    ref = ReferenceParser(data).parse()
+    assert [(e.name, e.value, e.kind) for e in doc.entries] == ref.prefs
+    assert doc.error_count == len(ref.errors)
+    assert [(e.libpref_line, e.message) for e in doc.errors] == ref.errors[:prefs.MAX_ERRORS]
+
+
+def test_a_file_of_semicolons_counts_every_one():
+    doc = prefs.parse(b";" * (4 * 1024 * 1024))
+    assert doc.error_count == 4 * 1024 * 1024 and len(doc.errors) == prefs.MAX_ERRORS
