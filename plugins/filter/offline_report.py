@@ -7,7 +7,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import report
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import report
 
 
 def _host_result(hostvars, host, result_var):
