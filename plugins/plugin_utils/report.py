@@ -14,6 +14,7 @@ __metaclass__ = type
 import csv
 import io
 import json
+import re
 
 from html import escape as _escape
 
@@ -250,8 +251,23 @@ def render_csv(rows):
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(dict((k, _text(row[k])) for k in COLUMNS))
+        writer.writerow(dict((k, csv_cell(row[k])) for k in COLUMNS))
     return out.getvalue()
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (or, for
+# TAB and CR, may drop the blank and then read one): an email such as
+# "=HYPERLINK(...)" must stay text. A number (e.g. -1) is no formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+def csv_cell(value):
+    """The CSV text of a cell; a leading formula character gets a ``'`` before it."""
+    text = _text(value)
+    if text.startswith(FORMULA_LEADS) and not _NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _text(value):
