@@ -353,6 +353,28 @@ def render_html(rows, check_mode, generated=""):
     }
 
 
+def _host_result(hostvars, host, result_var):
+    try:
+        host_vars = hostvars[host]
+    except KeyError:
+        return None
+    if result_var not in host_vars:
+        return None
+    value = host_vars[result_var]
+    return value if isinstance(value, dict) else None
+
+
+def entries_from_hostvars(hostvars, hosts_all, hosts_active=None, result_var="thunderbird_offline_result"):
+    """One entry per host of ``hosts_all`` (the play's hosts), its state from
+    the result registered in ``result_var`` and whether it is still active."""
+    active = set(hosts_active if hosts_active is not None else hosts_all)
+    entries = []
+    for host in hosts_all:
+        result = _host_result(hostvars, host, result_var)
+        entries.append({"host": str(host), "state": classify_host(host, result, host in active), "result": result})
+    return entries
+
+
 def build(entries, check_mode=False, generated=""):
     rows = build_rows(entries, check_mode)
     return {"rows": rows, "counts": count(rows), "csv": render_csv(rows),

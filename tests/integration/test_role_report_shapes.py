@@ -86,6 +86,8 @@ def test_every_host_unreachable_still_writes_the_report(tmp_path, mode):
     assert all("connect" in r["message"].lower() for r in rows), rows
     assert {r["mode"] for r in rows} == {mode}
     assert 'data-count="unreachable" data-value="3"' in (report / "thunderbird_offline.html").read_text("utf-8")
+    assert sorted(os.listdir(report)) == ["thunderbird_offline.csv", "thunderbird_offline.html"]  # no temp file
+    assert {oct(os.stat(report / n).st_mode & 0o777) for n in os.listdir(report)} == {"0o640"}
     # Ansible's own verdict is unchanged: unreachable in the recap, out of
     # the play, exit status 4 (HOST_UNREACHABLE).
     assert run.rc == 4, run.stdout
