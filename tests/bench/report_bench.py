@@ -142,7 +142,7 @@ def check_reports(work, hosts):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
@@ -152,7 +152,7 @@ def main(argv=None):
     try:
         names = write_setup(work, args.hosts)
         figures = dict((n, []) for n in names)
-        for _ in range(args.repeats):
+        for _repeat in range(args.repeats):
             for name in names:
                 figures[name].append(run_once(work, name))
         check_reports(work, args.hosts)
