@@ -128,3 +128,19 @@ def test_limit_reports_only_the_hosts_of_the_run(fleet_inventory, tmp_path):
     assert {r["user"] for r in rows if r["host"] == "poste-01"} == {PREFIX + u for u in ("alice", "bruno", "chloe")}
     assert still_in_play(run) == ["poste-01"]
     assert run.rc == 4, run.stdout
+
+
+def test_a_batch_with_no_host_left_ends_the_play_and_the_rest_is_not_run(tmp_path):
+    """serial: 1 over switched-off workstations: Ansible stops the play after
+    the first batch; its report holds the later hosts as not run."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"workstations": {"hosts": {
+        "salle-c-01": switched_off(), "salle-c-02": switched_off(), "salle-c-03": switched_off()}}}))
+    report = tmp_path / "report"
+    run = run_playbook(tmp_path, play(report, serial=1, order="sorted"), inventory=inventory)
+    assert host_states(read_csv(report / "thunderbird_offline.csv")) == {
+        "salle-c-01": {("unreachable", "host_unreachable")},
+        "salle-c-02": {("not_run", "host_not_run")}, "salle-c-03": {("not_run", "host_not_run")}}, run.stdout
+    assert run.recap("salle-c-01")["unreachable"] == 1
+    assert "salle-c-02" not in run.stdout.split("PLAY RECAP", 1)[1]
+    assert run.rc == 4
