@@ -15,7 +15,7 @@ listing of every pref with a user value run in one synchronous script, so no
 timer or startup task of Thunderbird runs in between. Chrome context needs
 ``--remote-allow-system-access`` in Thunderbird 153.
 
-Standard library only. Usage::
+Marionette through marionette-driver (tests/lib/tbmarionette.py). Usage::
 
     with ThunderbirdPrefs() as tb:
         results = tb.read_files([(prefs_js,), (other_prefs_js, user_js)])
@@ -30,13 +30,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import tbmarionette  # noqa: E402  (tests/lib, the shared Marionette client)
+
 THUNDERBIRD = os.environ.get("TBAGREE_THUNDERBIRD", "/usr/bin/thunderbird")
-HOST = "127.0.0.1"
+SCRIPT_TIMEOUT = 300  # seconds a batch of files may take in Thunderbird
+SOCKET_TIMEOUT = SCRIPT_TIMEOUT + 60  # an answer comes once the script ended
 # Test pref names start with one of these (h1. is the prefix of the unit test
 # fixtures), so that Thunderbird has no built-in default for them and a default
 # a file gives with pref()/sticky_pref() can be dropped before the next file.
@@ -190,50 +194,6 @@ def write_prefs(path, prefs):
             f.write('user_pref("%s", %s);\n' % (name, pref_literal(value)))
 
 
-class Marionette:
-    """Client of Marionette's protocol: ``<length>:<json>`` packets.
-
-    Commands are ``[0, id, name, params]``, answers ``[1, id, error, result]``.
-    """
-
-    def __init__(self, port, timeout=120):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
-        self._buf = b""
-        self._next_id = 0
-        self.hello = self._packet()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("Marionette closed the connection")
-        self._buf += chunk
-
-    def _packet(self):
-        while b":" not in self._buf:
-            self._fill()
-        head, _colon, rest = self._buf.partition(b":")
-        size = int(head)
-        while len(rest) < size:
-            self._fill()
-            head, _colon, rest = self._buf.partition(b":")
-        self._buf = rest[size:]
-        return json.loads(rest[:size].decode("utf-8"))
-
-    def call(self, name, params=None):
-        self._next_id += 1
-        body = json.dumps([0, self._next_id, name, params or {}]).encode("utf-8")
-        self.sock.sendall(b"%d:%s" % (len(body), body))
-        while True:
-            answer = self._packet()
-            if answer[0] == 1 and answer[1] == self._next_id:
-                if answer[2]:
-                    raise RuntimeError("Marionette %s: %s" % (name, answer[2]))
-                return answer[3]
-
-    def close(self):
-        self.sock.close()
-
-
 class ThunderbirdPrefs:
     """One headless Thunderbird session that reads prefs files on request.
 
@@ -304,10 +264,8 @@ class ThunderbirdPrefs:
     def connect(self):
         try:
             port = self._wait_port()
-            self.client = Marionette(port)
-            self.client.call("WebDriver:NewSession", {"capabilities": {}})
-            self.client.call("Marionette:SetContext", {"value": "chrome"})
-            self.client.call("WebDriver:SetTimeouts", {"script": 300000})
+            self.client = tbmarionette.attach(port, timeout=SOCKET_TIMEOUT, chrome=True,
+                                              script_timeout=SCRIPT_TIMEOUT)
         except BaseException:
             self.close()
             raise
@@ -345,12 +303,13 @@ class ThunderbirdPrefs:
         otherwise SIGKILL at once (nothing of the scratch profile is kept).
         """
         if self.client is not None:
-            if orderly:
-                try:
-                    self.client.call("Marionette:Quit", {})
-                except (OSError, RuntimeError, ValueError):
-                    pass
-            self.client.close()
+            try:
+                if orderly:
+                    self.client.in_app_quit()
+                else:
+                    self.client.close()
+            except tbmarionette.FAILURES:
+                pass
             self.client = None
         if self.proc is not None:
             if orderly:
@@ -368,8 +327,7 @@ class ThunderbirdPrefs:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def execute(self, script, args):
-        return self.client.call("WebDriver:ExecuteScript",
-                                {"script": script, "args": args})["value"]
+        return self.client.execute_script(script, script_args=args)
 
     # -- reading files
 

@@ -1,13 +1,14 @@
 """Drive a real headless Thunderbird against a private dovecot on 127.0.0.1.
 
-Standard library only.  Pieces:
+Standard library, and marionette-driver for Marionette.  Pieces:
 
 - ``ImapServer``: own dovecot instance (temp dir, one user ``alice``, Maildir with
   INBOX, ``Projets/2026``, ``Élèves``, ``Trash``, ``Junk``) plus a PREAUTH relay
   so that Thunderbird never needs a password.
 - ``make_profile``: a Thunderbird profile folder (prefs.js) for that server.
 - ``Thunderbird``: start headless with Marionette, wait for a condition, quit in
-  an orderly way through Marionette (SIGTERM is not orderly in Thunderbird 153).
+  an orderly way through Marionette (SIGTERM is not orderly in Thunderbird 153),
+  with marionette-driver (tests/lib/tbmarionette.py).
 - ``bodies_on_disk``: which message bodies reached the offline store.
 
 Ports: ``TBE2E_PORT_BASE`` (default 10140); dovecot listens on base+3, the
@@ -25,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import tbmarionette  # noqa: E402  (tests/lib, the shared Marionette client)
 
 THUNDERBIRD = os.environ.get("TBE2E_THUNDERBIRD", "/usr/bin/thunderbird")
 DOVECOT = "/usr/sbin/dovecot"
@@ -690,45 +694,24 @@ def imap_cache_entries(profile):
 # ---------------------------------------------------------------- Marionette
 
 class Marionette:
-    """Tiny client of Marionette's length-prefixed JSON protocol (level 3)."""
+    """Commands by name to Thunderbird's Marionette server, over
+    marionette-driver's transport (tests/lib/tbmarionette.py); a session,
+    when wanted, is the caller's ``WebDriver:NewSession``."""
 
     def __init__(self, port, host=HOST, timeout=30):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self._buf = b""
-        self._id = 0
-        self.hello = self._read()
-
-    def _read(self):
-        while b":" not in self._buf:
-            self._recv()
-        length, rest = self._buf.partition(b":")[::2]
-        length = int(length)
-        self._buf = rest
-        while len(self._buf) < length:
-            self._recv()
-        packet, self._buf = self._buf[:length], self._buf[length:]
-        return json.loads(packet.decode("utf-8"))
-
-    def _recv(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("Marionette closed the connection")
-        self._buf += chunk
+        self.transport = tbmarionette.TcpTransport(host, port, timeout)
+        protocol, application = self.transport.connect()
+        self.hello = {"marionetteProtocol": protocol, "applicationType": application}
 
     def send(self, name, params=None):
-        self._id += 1
-        payload = json.dumps([0, self._id, name, params or {}]).encode("utf-8")
-        self.sock.sendall(str(len(payload)).encode("ascii") + b":" + payload)
-        while True:
-            msg = self._read()
-            if msg[0] == 1 and msg[1] == self._id:
-                if msg[2]:
-                    raise RuntimeError("Marionette %s failed: %r" % (name, msg[2]))
-                return msg[3]
+        answer = self.transport.request(name, params or {})
+        if answer.error:
+            raise RuntimeError("Marionette %s failed: %r" % (name, answer.error))
+        return answer.result
 
     def close(self):
         try:
-            self.sock.close()
+            self.transport.close()
         except OSError:
             pass
 
@@ -869,13 +852,8 @@ class Thunderbird:
             self.how_ended = self.how_ended or "exited"
             return self.how_ended
         try:
-            client = Marionette(self.marionette_port, timeout=self.quit_timeout)
-            try:
-                client.send("WebDriver:NewSession", {"capabilities": {}})
-                client.send("Marionette:Quit", {})
-            finally:
-                client.close()
-        except (OSError, RuntimeError, ValueError) as exc:
+            tbmarionette.attach(self.marionette_port, timeout=self.quit_timeout).in_app_quit()
+        except tbmarionette.FAILURES as exc:
             log("Marionette quit request failed: %s" % exc)
         try:
             self.proc.wait(timeout=self.quit_timeout)

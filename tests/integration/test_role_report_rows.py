@@ -1,10 +1,10 @@
-"""The role's report renderer (module_utils/report.py) on hand-made module
+"""The role's report renderer (plugin_utils/report.py) on hand-made module
 results: every host gets a line, categories, check mode, escaping."""
 
 import csv
 import io
 
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import report
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import report
 
 
 def imap(key="account1", ready=True, before=None, **extra):

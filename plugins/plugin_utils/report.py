@@ -14,6 +14,7 @@ __metaclass__ = type
 import csv
 import io
 import json
+import re
 
 from html import escape as _escape
 
@@ -250,8 +251,23 @@ def render_csv(rows):
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(dict((k, _text(row[k])) for k in COLUMNS))
+        writer.writerow(dict((k, csv_cell(row[k])) for k in COLUMNS))
     return out.getvalue()
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (or, for
+# TAB and CR, may drop the blank and then read one): an email such as
+# "=HYPERLINK(...)" must stay text. A number (e.g. -1) is no formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+def csv_cell(value):
+    """The CSV text of a cell; a leading formula character gets a ``'`` before it."""
+    text = _text(value)
+    if text.startswith(FORMULA_LEADS) and not _NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _text(value):
@@ -335,6 +351,28 @@ def render_html(rows, check_mode, generated=""):
         "legend": u"".join(u"<li><code>%s</code> : %s</li>" % (esc(k), esc(v)) for k, v in sorted(CATEGORY_FR.items())),
         "style": _STYLE, "script": _SCRIPT,
     }
+
+
+def _host_result(hostvars, host, result_var):
+    try:
+        host_vars = hostvars[host]
+    except KeyError:
+        return None
+    if result_var not in host_vars:
+        return None
+    value = host_vars[result_var]
+    return value if isinstance(value, dict) else None
+
+
+def entries_from_hostvars(hostvars, hosts_all, hosts_active=None, result_var="thunderbird_offline_result"):
+    """One entry per host of ``hosts_all`` (the play's hosts), its state from
+    the result registered in ``result_var`` and whether it is still active."""
+    active = set(hosts_active if hosts_active is not None else hosts_all)
+    entries = []
+    for host in hosts_all:
+        result = _host_result(hostvars, host, result_var)
+        entries.append({"host": str(host), "state": classify_host(host, result, host in active), "result": result})
+    return entries
 
 
 def build(entries, check_mode=False, generated=""):
