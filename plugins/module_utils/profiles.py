@@ -90,17 +90,18 @@ def read_profiles_ini(data):
             is_relative=section.get("IsRelative", "1") != "0",
             legacy_default=section.get("Default") == "1",
         ))
-    return entries, _install_defaults(sections.items())
+    return entries, _install_defaults((section for name, section in sections.items()
+                                       if name.startswith("Install")))
 
 
 def install_defaults(data):
-    """The ``Default=`` paths of installs.ini."""
-    return _install_defaults(parse_ini(data))
+    """The ``Default=`` paths of installs.ini, whose sections are named by
+    the installation's hash alone (``[8216C80C92C4E828]``)."""
+    return _install_defaults(section for name, section in parse_ini(data))
 
 
 def _install_defaults(sections):
-    return set(section["Default"] for name, section in sections
-               if name.startswith("Install") and section.get("Default"))
+    return set(section["Default"] for section in sections if section.get("Default"))
 
 
 def resolve_entry(root, entry, sep):

@@ -59,3 +59,11 @@ def test_root_candidates_cover_dot_xdg_snap_and_flatpak():
     assert kinds[:3] == ["dot", "xdg", "snap"]
     assert sum(k.startswith("flatpak:") for k in kinds) == 3
     assert prof.root_candidates("windows") == [{"rel": "AppData/Roaming/Thunderbird", "kind": "appdata"}]
+
+
+def test_installs_ini_sections_are_bare_installation_hashes():
+    """installs.ini as Thunderbird 153 writes it: no "Install" prefix."""
+    data = b"[8216C80C92C4E828]\nDefault=abcd.default-esr\nLocked=1\n\n[F9B2A1C0D3E4F5A6]\nDefault=efgh.other\n"
+    assert prof.install_defaults(data) == {"abcd.default-esr", "efgh.other"}
+    entries, dummy = prof.read_profiles_ini(b"[Profile0]\nPath=abcd.default-esr\n[Profile1]\nPath=zz.x\n")
+    assert [prof.is_default(e, prof.install_defaults(data), False) for e in entries] == [True, False]
