@@ -1,0 +1,152 @@
+"""The how-to end to end with the real Thunderbird: an IMAP account synced
+online-only, thunderbird_offline, Thunderbird downloads, the backup role
+archives the profile (a second run is unchanged), the mail server is stopped
+and the original home deleted, thunderbird_restore puts the archive in a new
+user's home, and Thunderbird started there, with no server and no
+``--profile``, reads every message body of every kept folder (nested and
+non-ASCII ones) and of a POP account's local Inbox, counted by itself over
+Marionette.
+"""
+
+import glob
+import json
+import os
+import sys
+
+import pytest
+
+import backup_e2e_lib as lib
+import tbharness as h
+from playbook import run_playbook
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("thunderbird-e2e")]
+
+KEPT_FOLDERS = ("INBOX", "Projets/2026", "Élèves")
+POP_MESSAGES = 4
+
+
+def offline_play(user):
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "offline", "rectorat.thunderbird.thunderbird_offline": {"users": [user]}}]}]
+
+
+def backup_play(user, dest, report_dir, check=False):
+    return [{"hosts": "localhost", "gather_facts": False, "check_mode": check, "tasks": [
+        {"name": "backup", "ansible.builtin.include_role": {"name": "rectorat.thunderbird.thunderbird_backup"},
+         "vars": {"thunderbird_backup_users": [user], "thunderbird_backup_dest": dest,
+                  "thunderbird_backup_report_dir": report_dir}}]}]
+
+
+def restore_play(src, user):
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "restore", "rectorat.thunderbird.thunderbird_restore": {"src": src, "user": user}}]}]
+
+
+def backup_result(run):
+    found = [r["result"] for r in run.results if r["task"].endswith("Archive every Thunderbird profile of the host")]
+    assert found, run.stdout + run.stderr
+    result = found[-1]
+    assert len(result["profiles"]) == 1, result
+    return result, result["profiles"][0]
+
+
+def markers_by_folder(rows):
+    out = {}
+    for row in rows:
+        assert not row["errors"], "Thunderbird could not read %s: %s" % (row["uri"], row["errors"][:5])
+        out[(row["type"], h.decode_mutf7(row["name"]))] = (row["total"], set(row["markers"]))
+    return out
+
+
+@pytest.fixture
+def users():
+    made = [lib.create_user("tbh9_src"), lib.create_user("tbh9_dst")]
+    yield made
+    for user in made:
+        lib.remove_user(user.pw_name)
+
+
+def test_backup_restore_how_to(imap_server, users, tmp_path):
+    src, dst = users
+    dest = str(tmp_path / "backups")
+    os.makedirs(dest)
+    report_dir = str(tmp_path / "report")
+    profile = h.make_profile_root(os.path.join(src.pw_dir, ".thunderbird"), imap_server.port, False,
+                                  extra_prefs=lib.POP_PREFS)
+    pop_markers = lib.add_pop_mail(profile, POP_MESSAGES)
+    lib.chown_tree(src.pw_dir, src.pw_uid, src.pw_gid)
+
+    # 1. The account is synced online-only: headers, no body.
+    with lib.UserThunderbird(profile, src) as tb:
+        assert tb.wait_for(h.all_folders_listed(profile), 60), sorted(h.msf_folders(profile))
+        tb.wait_idle(quiet=3, timeout=60)
+        lib.read_every_body(tb)  # Thunderbird builds the POP Inbox's summary
+    assert sum(h.bodies_on_disk(profile).get(f, 0) for f in KEPT_FOLDERS) == 0
+    check = run_playbook(tmp_path, backup_play(src.pw_name, dest, report_dir, check=True), "--check")
+    assert check.rc == 0, check.stdout + check.stderr
+    entry = backup_result(check)[1]
+    assert entry["status"] == "backed_up" and entry["imap_online_only"] == ["alice@example.test"], entry
+    assert os.listdir(dest) == [], "check mode wrote into dest"
+
+    # 2. thunderbird_offline, then Thunderbird downloads every body.
+    run = run_playbook(tmp_path, offline_play(src.pw_name))
+    assert run.rc == 0 and run.result("offline")["changed"], run.stdout + run.stderr
+    expected = dict((f, imap_server.message_count(f)) for f in KEPT_FOLDERS)
+    with lib.UserThunderbird(profile, src) as tb:
+        assert tb.wait_for(h.bodies_reached(profile, expected), 90), h.bodies_on_disk(profile)
+        tb.wait_idle(quiet=2, timeout=30)
+    assert tb.how_ended == "orderly"
+    server_markers = dict((f, set(m.decode() for m in imap_server.markers(f))) for f in KEPT_FOLDERS)
+
+    # 3. The backup role archives it; a second run is unchanged.
+    first = run_playbook(tmp_path, backup_play(src.pw_name, dest, report_dir))
+    assert first.rc == 0, first.stdout + first.stderr
+    result, entry = backup_result(first)
+    assert result["changed"] and entry["status"] == "backed_up", entry
+    assert entry["imap_online_only"] == [], entry
+    archive = entry["archive"]
+    assert os.path.isfile(archive) and os.path.getsize(archive) == entry["bytes"]
+    second = run_playbook(tmp_path, backup_play(src.pw_name, dest, report_dir))
+    assert second.rc == 0, second.stdout + second.stderr
+    result, entry = backup_result(second)
+    assert not result["changed"] and entry["status"] == "unchanged" and entry["archive"] == archive, entry
+    assert glob.glob(os.path.join(os.path.dirname(archive), "*.zip")) == [archive]
+    with open(os.path.join(report_dir, "thunderbird_backup.csv"), encoding="utf-8") as f:
+        assert "unchanged" in f.read()
+
+    # 4. The server is gone, and so is the original home.
+    imap_server.stop()
+    lib.remove_user(src.pw_name)
+    assert not os.path.exists(src.pw_dir)
+
+    # 5. Restore into a new user's home; a second restore changes nothing.
+    run = run_playbook(tmp_path, restore_play(archive, dst.pw_name))
+    assert run.rc == 0, run.stdout + run.stderr
+    restored = run.result("restore")
+    assert restored["changed"] and restored["status"] == "restored", restored
+    again = run_playbook(tmp_path, restore_play(archive, dst.pw_name))
+    assert again.rc == 0 and again.result("restore")["changed"] is False, again.stdout
+    target = restored["path"]
+    for root, dirs, files in os.walk(target):
+        for name in dirs + files:
+            assert os.lstat(os.path.join(root, name)).st_uid == dst.pw_uid, os.path.join(root, name)
+
+    # 6. Thunderbird opens it by itself (no --profile), no server, and reads every body.
+    # -offline: with the server gone, an online start raises a modal "cannot connect"
+    # alert that holds the main window (and Marionette) until someone clicks it.
+    with lib.UserThunderbird(target, dst, pass_profile=False, extra_args=["-offline"]) as tb:
+        tb.wait_idle(quiet=2, timeout=30)
+        rows = lib.read_every_body(tb)
+    assert tb.how_ended == "orderly"
+    seen = markers_by_folder(rows)
+    h.FIGURES.append("backup e2e: bodies read by Thunderbird after restore: " + json.dumps(
+        dict(("%s %s" % k, len(v[1])) for k, v in seen.items()), ensure_ascii=False, sort_keys=True))
+    for folder in KEPT_FOLDERS:
+        total, markers = seen[("imap", folder.rsplit("/", 1)[-1])]
+        assert markers == server_markers[folder] and total == expected[folder], (folder, total, sorted(markers))
+    total, markers = seen[("pop3", "Inbox")]
+    assert total == POP_MESSAGES and markers == pop_markers, (total, markers)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-v"]))
