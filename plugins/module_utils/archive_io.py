@@ -22,6 +22,7 @@ import os
 import stat
 import time
 import zipfile
+import zlib
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
@@ -277,7 +278,7 @@ def verify_archive(fd, manifest):
                             size += len(chunk)
                     if expected.pop(info.filename, None) != size:
                         raise Refused("error", "read back: %s has an unexpected size" % info.filename)
-        except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError) as exc:
+        except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
             raise Refused("error", "read back of the archive failed: %s" % exc)
     if expected:
         raise Refused("error", "read back: %d file(s) missing from the archive" % len(expected))

@@ -21,6 +21,7 @@ import shutil
 import stat
 import time
 import zipfile
+import zlib
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import restore as rs
@@ -108,7 +109,7 @@ def verify(zf):
                         break
                     digest.update(chunk)
                     size += len(chunk)
-        except (zipfile.BadZipfile, EOFError, OSError) as exc:
+        except (zipfile.BadZipfile, EOFError, OSError, zlib.error) as exc:
             raise Refused("error", "member %s is damaged: %s" % (name, exc))
         if size != want["size"] or digest.hexdigest() != want["sha256"]:
             raise Refused("error", "member %s does not match the manifest (tampered or damaged)" % name)
