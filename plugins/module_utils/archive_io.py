@@ -238,7 +238,7 @@ def add_file(zf, dirs, entry, compress):
             "mode": stat.S_IMODE(st.st_mode)}
 
 
-def write_archive(out_fd, profile_fd, listing, dirs, manifest_of, compress=True):
+def write_archive(out_fd, profile_fd, listing, dirs, manifest_of, compress=False):
     """Write the zip to ``out_fd``; (manifest, archive sha256, bytes)."""
     sink = HashingSink(out_fd)
     cache = DirCache(profile_fd)
@@ -443,7 +443,7 @@ def utc_stamp():
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-def backup_profile(entry, dest, keep, check_mode, compress=True, stamp_fn=utc_stamp):
+def backup_profile(entry, dest, keep, check_mode, compress=False, stamp_fn=utc_stamp):
     """Archive one profile. ``entry``: path, home, uid, gid, user, name.
     Returns dict(status, archive, bytes, files, sha256, removed, error)."""
     result = {"status": None, "archive": None, "bytes": None, "files": None, "sha256": None,
