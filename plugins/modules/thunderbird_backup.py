@@ -12,7 +12,7 @@ version_added: 0.2.0
 description:
   - Archives each Thunderbird profile of the host into
     C(<dest>/<user>/<profile name>/<UTC stamp>.zip), a ZIP64 zip (no size limit) of the
-    profile folder: mail stores, summaries, address books, calendars, saved logins
+    profile folder - mail stores, summaries, address books, calendars, saved logins
     (C(logins.json) and C(key4.db)), prefs and filters. Only what Thunderbird rebuilds is
     left out (caches, crash reports, lock files).
   - Profiles are selected as by the other modules of the collection (O(users), O(profiles)).
@@ -20,7 +20,7 @@ description:
     cannot start during the copy; a profile Thunderbird has open is skipped (or fails, see
     O(if_running)).
   - The zip is written under a temp name, every member's CRC is checked by reading it back,
-    then it is renamed: a partial archive never has the final name. A manifest (each file's
+    then it is renamed, so a partial archive never has the final name. A manifest (each file's
     path, size, mtime and SHA-256) is stored inside the zip and beside it
     (C(<UTC stamp>.manifest.json)).
   - When no file of the profile changed since the last good archive (same paths, sizes and
