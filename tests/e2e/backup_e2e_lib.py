@@ -218,3 +218,54 @@ def add_pop_mail(profile, count):
             f.write(text)
             markers.add(marker)
     return markers
+
+
+# Thunderbird's own "Import > Thunderbird profile > zip" path, minus the file
+# picker: the size check of aboutImport.js (nsIZipReader reads < 2 GB), the
+# importer's validateZipSource and extractZipFile (libjar reads our zip),
+# then startImport of accounts, address books, calendars and mail.
+IMPORT_ZIP_JS = r"""
+const [zipPath, resolve] = [arguments[0], arguments[arguments.length - 1]];
+(async () => {
+  const { ThunderbirdProfileImporter } = ChromeUtils.importESModule(
+    "resource:///modules/ThunderbirdProfileImporter.sys.mjs");
+  const importer = new ThunderbirdProfileImporter();
+  const file = Cc["@mozilla.org/file/local;1"].createInstance(Ci.nsIFile);
+  file.initWithPath(zipPath);
+  if (file.fileSize >= 2147483648) return { error: "zip over 2 GB" };
+  const reader = Cc["@mozilla.org/libjar/zip-reader;1"].createInstance(Ci.nsIZipReader);
+  reader.open(file);
+  const valid = importer.validateZipSource(reader);
+  const entries = [...reader.findEntries(null)].length;
+  reader.close();
+  if (!valid) return { error: "validateZipSource refused the zip" };
+  const dir = await importer.extractZipFile(file, () => {});
+  const restart = await importer.startImport(dir, { accounts: true, addressBooks: true, calendars: true,
+                                                    mailMessages: true });
+  return { valid, entries, restart };
+})().then(resolve, e => resolve({ error: String(e) }));
+"""
+
+
+def thunderbird_import(tb, zip_path, timeout=90):
+    client = h.Marionette(tb.marionette_port, timeout=timeout)
+    try:
+        client.send("WebDriver:NewSession", {"capabilities": {}})
+        client.send("Marionette:SetContext", {"value": "chrome"})
+        reply = client.send("WebDriver:ExecuteAsyncScript",
+                            {"script": IMPORT_ZIP_JS, "args": [zip_path], "scriptTimeout": timeout * 1000})
+        client.send("WebDriver:DeleteSession", {})
+    finally:
+        client.close()
+    value = reply.get("value") if isinstance(reply, dict) else reply
+    if not isinstance(value, dict) or value.get("error"):
+        raise RuntimeError("Thunderbird's import failed: %r" % (value,))
+    return value
+
+
+def empty_profile(path, user):
+    """A fresh profile with the harness's quiet prefs and no account."""
+    os.makedirs(path)
+    h.write_prefs(os.path.join(path, "prefs.js"), dict(h.QUIET_PREFS))
+    chown_tree(path, user.pw_uid, user.pw_gid)
+    return path

@@ -11,6 +11,7 @@ Marionette.
 import glob
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -146,6 +147,27 @@ def test_backup_restore_how_to(imap_server, users, tmp_path):
         assert markers == server_markers[folder] and total == expected[folder], (folder, total, sorted(markers))
     total, markers = seen[("pop3", "Inbox")]
     assert total == POP_MESSAGES and markers == pop_markers, (total, markers)
+
+    # 7. Thunderbird's own profile import (zip under 2 GB) takes the archive too.
+    zip_copy = os.path.join(dst.pw_dir, "archive.zip")
+    shutil.copy(archive, zip_copy)
+    os.chown(zip_copy, dst.pw_uid, dst.pw_gid)
+    fresh = lib.empty_profile(os.path.join(dst.pw_dir, "import-test"), dst)
+    with lib.UserThunderbird(fresh, dst, extra_args=["-offline"]) as tb:
+        tb.wait_idle(quiet=2, timeout=30)
+        outcome = lib.thunderbird_import(tb, zip_copy)
+    assert tb.how_ended == "orderly" and outcome["restart"] is True, outcome
+    # The importer asks for a restart before the imported accounts are used.
+    with lib.UserThunderbird(fresh, dst, extra_args=["-offline"]) as tb:
+        tb.wait_idle(quiet=2, timeout=30)
+        rows = lib.read_every_body(tb)
+    assert tb.how_ended == "orderly"
+    imported = markers_by_folder(rows)
+    h.FIGURES.append("backup e2e: Thunderbird's import of the zip (%d entries): %s" % (outcome["entries"], json.dumps(
+        dict(("%s %s" % k, len(v[1])) for k, v in imported.items()), ensure_ascii=False, sort_keys=True)))
+    for folder in KEPT_FOLDERS:
+        assert imported[("imap", folder.rsplit("/", 1)[-1])][1] == server_markers[folder], folder
+    assert imported[("pop3", "Inbox")][1] == pop_markers
 
 
 if __name__ == "__main__":
