@@ -25,7 +25,7 @@ description:
     (C(<UTC stamp>.manifest.json)).
   - When no file of the profile changed since the last good archive (same paths, sizes and
     modification times as its manifest), no archive is made and the profile is C(unchanged).
-  - Files are streamed one at a time: memory stays flat whatever the size of the profile.
+  - Files are streamed one at a time, so memory stays flat whatever the size of the profile.
   - An IMAP account that keeps no offline copy has its mail on the server only; the archive
     does not hold it. Such accounts are listed in RV(profiles[].imap_online_only); run
     M(rectorat.thunderbird.thunderbird_offline) and let Thunderbird download first.

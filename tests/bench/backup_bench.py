@@ -51,7 +51,7 @@ print(json.dumps(outcome))
 def text_block(rng, size):
     out, n = [], 0
     while n < size:
-        line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))) + " %d\n" % rng.randint(0, 10 ** 6)
+        line = " ".join(rng.choice(WORDS) for _unused in range(rng.randint(6, 14))) + " %d\n" % rng.randint(0, 10 ** 6)
         out.append(line)
         n += len(line.encode("utf-8"))
     return "".join(out).encode("utf-8")[:size]
@@ -62,7 +62,7 @@ def make_profile(path, size_mb):
     os.makedirs(os.path.join(path, "Mail", "Local Folders"), exist_ok=True)
     with open(os.path.join(path, "prefs.js"), "w") as f:
         f.write('user_pref("mail.accountmanager.accounts", "");\n')
-    blocks = [text_block(rng, 1 << 20) for _ in range(8)]
+    blocks = [text_block(rng, 1 << 20) for _unused in range(8)]
     total, index = 0, 0
     target = size_mb << 20
     while total < target:

@@ -39,7 +39,7 @@ def remove_user(name):
     except KeyError:
         return
     subprocess.run(["pkill", "-KILL", "-u", str(entry.pw_uid)], check=False)
-    for _ in range(30):
+    for _unused in range(30):
         if subprocess.run(["userdel", name], stderr=subprocess.DEVNULL, check=False).returncode != 8:
             break
         time.sleep(0.5)

@@ -102,7 +102,7 @@ def big_file(profile, user, rel, mb):
     path = os.path.join(profile, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
-        for _ in range(mb):
+        for _unused in range(mb):
             f.write(os.urandom(1 << 20))
     os.chown(path, user.pw_uid, user.pw_gid)
 
@@ -265,7 +265,7 @@ def test_symlinks_in_dest(user, tmp_path):
         f.write("keep me")
     os.symlink(victim, os.path.join(folder, "20000101T000000Z.zip"))
     os.symlink(victim, os.path.join(folder, "20000101T000000Z.manifest.json"))
-    for _ in range(3):
+    for _unused in range(3):
         with open(os.path.join(user.pw_dir, ".thunderbird/abcd.default/prefs.js"), "a") as f:
             f.write("// %s\n" % time.time())
         assert backup(user, dest, tmp_path, keep=1)[1]["status"] == "backed_up"

@@ -71,10 +71,10 @@ def test_imap_online_only_lists_imap_accounts_not_backup_ready():
 
 def test_registration_in_a_new_root():
     ini, installs = rs.registered(None, None, "default", "default", True)
-    entries, _ = prof.read_profiles_ini(ini)
+    entries = prof.read_profiles_ini(ini)[0]
     assert [(e.name, e.path, e.legacy_default) for e in entries] == [("default", "default", True)]
     assert installs is None
-    again, _ = rs.registered(ini, None, "default", "default", True)
+    again = rs.registered(ini, None, "default", "default", True)[0]
     assert again == ini
 
 
