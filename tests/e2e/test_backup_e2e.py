@@ -12,7 +12,9 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -172,3 +174,53 @@ def test_backup_restore_how_to(imap_server, users, tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+# archive_io.backup_profile in a process of its own, each file read slowly,
+# so that Thunderbird can be started while the archive is being written.
+SLOW_BACKUP = r"""
+import json, sys, time
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
+real = archive_io.add_file
+def slow(*args, **kw):
+    out = real(*args, **kw)
+    sys.stdout.write("file\n"); sys.stdout.flush()
+    time.sleep(1.5)
+    return out
+archive_io.add_file = slow
+print(json.dumps(archive_io.backup_profile(json.loads(sys.argv[1]), sys.argv[2], 3, False)), flush=True)
+"""
+
+
+def test_thunderbird_cannot_start_during_a_backup(e2e_tools, users, tmp_path):
+    """The real Thunderbird, started while the module reads the profile,
+    finds the profile locked and leaves; once the backup ended it starts."""
+    user = users[0]
+    profile = h.make_profile(os.path.join(user.pw_dir, "busy.default"), 9, True,
+                             extra_prefs={"mail.server.server1.login_at_startup": False})
+    for name in ("a", "b", "c", "d"):
+        with open(os.path.join(profile, name + ".dat"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+    lib.chown_tree(user.pw_dir, user.pw_uid, user.pw_gid)
+    dest = str(tmp_path / "dest")
+    os.makedirs(dest)
+    entry = {"path": profile, "home": user.pw_dir, "uid": user.pw_uid, "gid": user.pw_gid,
+             "user": user.pw_name, "name": "busy"}
+    collections = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
+    backup = subprocess.Popen([sys.executable, "-c", SLOW_BACKUP, json.dumps(entry), dest], stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, PYTHONPATH=collections))
+    assert backup.stdout.readline().strip() == "file"
+    tb = lib.UserThunderbird(profile, user, start_timeout=30)
+    with pytest.raises(RuntimeError, match="exited early"):
+        tb.start()
+    with open(tb.output_path, encoding="utf-8", errors="replace") as f:
+        assert "already running" in f.read()
+    assert not os.path.exists(os.path.join(profile, "MarionetteActivePort"))
+    outcome = json.loads(backup.stdout.read().strip().splitlines()[-1])
+    assert backup.wait() == 0 and outcome["status"] == "backed_up", outcome
+    with zipfile.ZipFile(outcome["archive"]) as zf:
+        assert zf.testzip() is None and "a.dat" in zf.namelist()
+    # Control: with the backup over, the same start succeeds.
+    with lib.UserThunderbird(profile, user) as tb:
+        tb.wait_idle(quiet=1, timeout=20)
+    assert tb.how_ended == "orderly"
