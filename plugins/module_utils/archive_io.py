@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import io
 import os
+import socket
 import stat
 import time
 import zipfile
@@ -342,10 +343,11 @@ def read_small(dir_fd, name, limit):
         os.close(fd)
 
 
-def existing_archives(dir_fd):
+def existing_archives(dir_fd, host=None):
     """{stamp: (good, manifest or None)} of this module's archives in the
     folder. Good: a regular file whose manifest beside it parses and gives
-    its size. Anything else in the folder is not ours and is ignored."""
+    its size. Anything else in the folder, and archives that another host
+    made there (a shared dest), are not ours and are ignored."""
     out = {}
     if dir_fd is None:
         return out
@@ -367,6 +369,8 @@ def existing_archives(dir_fd):
                 manifest = bk.parse_manifest(data)
             except bk.BadManifest:
                 manifest = None
+        if manifest is not None and bk.made_elsewhere(manifest, host):
+            continue
         good = bool(manifest and manifest.get("archive", {}).get("bytes") == st.st_size)
         out[stamp] = (good, manifest if good else None)
     return out
@@ -464,7 +468,7 @@ def backup_profile(entry, dest, keep, check_mode, compress=False, stamp_fn=utc_s
             listing, dirs = list_profile(profile_fd, entry.get("uid"))
             dest_fd = open_dest(dest, folder, create=not check_mode)
             try:
-                archives = existing_archives(dest_fd)
+                archives = existing_archives(dest_fd, socket.gethostname())
                 good = sorted((s for s, (g, _m) in archives.items() if g), reverse=True)
                 last = archives[good[0]][1] if good else None
                 if bk.unchanged(listing, last) and last.get("dirs", []) == dirs:
@@ -518,7 +522,7 @@ def write_one(dest_fd, profile_fd, listing, dirs, entry, stamp, compress):
         raise Refused("error", "cannot create the archive in dest: %s" % exc.strerror)
     try:
         def manifest_of(files):
-            manifest = bk.build_manifest(entry, files, stamp)
+            manifest = bk.build_manifest(dict(entry, host=socket.gethostname()), files, stamp)
             manifest["dirs"] = dirs
             return manifest
         try:

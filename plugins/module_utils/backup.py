@@ -69,7 +69,8 @@ def build_manifest(profile, files, stamp):
     """``files``: dicts with path, size, mtime_ns, sha256, in archive order."""
     return {
         "format": FORMAT, "version": FORMAT_VERSION, "created": stamp,
-        "profile": {"name": profile.get("name"), "user": profile.get("user"), "path": profile.get("path")},
+        "profile": {"name": profile.get("name"), "user": profile.get("user"), "path": profile.get("path"),
+                    "host": profile.get("host")},
         "files": [{"path": f["path"], "size": f["size"], "mtime": f["mtime_ns"] / 1e9,
                    "mtime_ns": f["mtime_ns"], "sha256": f["sha256"]} for f in files],
         "bytes": sum(f["size"] for f in files),
@@ -109,6 +110,13 @@ def parse_manifest(data):
             raise BadManifest("%s is listed twice" % entry["path"])
         seen.add(entry["path"])
     return manifest
+
+
+def made_elsewhere(manifest, host):
+    """An archive another host made in a shared ``dest``: not this run's to
+    compare with nor to remove."""
+    made_by = (manifest.get("profile") or {}).get("host")
+    return bool(made_by and host and made_by != host)
 
 
 def fingerprint(files):

@@ -49,6 +49,10 @@ options:
         archives, in C(<dest>/<user>/<profile name>/). It must exist; the subfolders are
         made with mode C(0700).
       - A symbolic link below O(dest) is refused.
+      - On a share common to several workstations, give each its own O(dest) (for example
+        C(/mnt/share/thunderbird/{{ inventory_hostname }})), since two workstations may have
+        users and profiles of the same names. Archives that another host made are never
+        compared with nor removed.
     type: path
     required: true
   keep:

@@ -377,3 +377,24 @@ def test_restore_force_and_idempotence(user, tmp_path):
     restored = tree(done["path"])
     assert restored == {k: v for k, v in original.items() if not k.startswith(("cache2", "crashes", ".parent"))}
     assert restore(archive, user, tmp_path)["changed"] is False
+
+
+def test_archives_another_host_made_in_a_shared_dest_are_left_alone(user, tmp_path):
+    profile = make_profile(user)
+    dest = os.path.join(BASE, "dest")
+    os.makedirs(dest)
+    entry = backup(user, dest, tmp_path)[1]
+    folder = os.path.dirname(entry["archive"])
+    with open(entry["archive"][:-4] + ".manifest.json") as f:
+        manifest = json.load(f)
+    manifest["profile"]["host"] = "another-workstation"
+    shutil.copy(entry["archive"], os.path.join(folder, "20000101T000000Z.zip"))
+    with open(os.path.join(folder, "20000101T000000Z.manifest.json"), "w") as f:
+        json.dump(manifest, f)
+    for i in range(2):
+        with open(os.path.join(profile, "prefs.js"), "a") as f:
+            f.write("// %d\n" % i)
+        assert backup(user, dest, tmp_path, keep=1)[1]["status"] == "backed_up"
+    names = sorted(os.listdir(folder))
+    assert "20000101T000000Z.zip" in names and "20000101T000000Z.manifest.json" in names
+    assert len([n for n in names if n.endswith(".zip")]) == 2, names

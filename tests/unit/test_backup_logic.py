@@ -96,3 +96,10 @@ def test_target_folder_reuses_the_named_profile():
     assert rs.target_folder(ini, "default") == "abcd.default"
     assert rs.target_folder(ini, "other") == "other"
     assert rs.target_folder(b"[Profile0]\nName=x\nIsRelative=1\nPath=../../etc\n", "x") == "x"
+
+
+def test_archives_of_another_host_are_not_ours():
+    manifest = bk.build_manifest({"name": "p", "host": "poste-01"}, [], "s")
+    assert bk.made_elsewhere(manifest, "poste-02")
+    assert not bk.made_elsewhere(manifest, "poste-01")
+    assert not bk.made_elsewhere(bk.build_manifest({"name": "p"}, [], "s"), "poste-02")
