@@ -38,7 +38,6 @@ def remove_user(name):
         entry = pwd.getpwnam(name)
     except KeyError:
         return
-    subprocess.run(["pkill", "-KILL", "-u", str(entry.pw_uid)], check=False)
     for _unused in range(30):
         if subprocess.run(["userdel", name], stderr=subprocess.DEVNULL, check=False).returncode != 8:
             break
