@@ -21,11 +21,12 @@ from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import window
 import twin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("collect", "commit"))
+SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit"))
 
 # Windows PowerShell 5.1 cmdlets the scripts may call; anything else must be
 # a function of the same script (a typo would otherwise only show on a host).
-CMDLETS = {"add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object",
+# "& $Body": the prelude's Invoke-Script runs the script's body, its one dynamic call.
+CMDLETS = {"$body", "add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object", "write-verbose",
            "where-object", "convertto-json"}
 AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$env:systemdrive",
              "$erroractionpreference", "$progresspreference"}
@@ -80,9 +81,15 @@ def problems(parsed):
 
 
 @pytest.fixture(scope="module")
-def parsed():
-    results = node_parse([SCRIPTS["collect"], SCRIPTS["commit"]])
-    return dict(zip(("collect", "commit"), results))
+def parsed(tmp_path_factory):
+    """Each script as it runs: the prelude, then the script (see windows_host.load_script)."""
+    folder = tmp_path_factory.mktemp("ps")
+    paths = []
+    for name in ("collect", "commit"):
+        path = folder / (name + ".ps1")
+        path.write_bytes(windows_host.load_script(name))
+        paths.append(str(path))
+    return dict(zip(("collect", "commit"), node_parse(paths)))
 
 
 @pytest.mark.parametrize("name", ["collect", "commit"])
@@ -107,7 +114,7 @@ def test_checks_catch_what_they_look_for():
     assert any("$undefinedthing" in p for p in found), found
 
 
-@pytest.mark.parametrize("name", ["collect", "commit"])
+@pytest.mark.parametrize("name", ["prelude", "collect", "commit"])
 def test_script_is_windows_powershell_51_and_byte_exact(name):
     with open(SCRIPTS[name], "rb") as f:
         raw = f.read()
