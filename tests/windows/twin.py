@@ -1126,11 +1126,11 @@ class Twin:
                     self.file_delete(old)
                 except OSError:
                     pass
-        except (Refusal, OSError) as exc:
+        except Exception as exc:  # the script's catch: everything
             result["status"] = "error"
             if isinstance(exc, Refusal):
                 result["status"] = exc.status
-            result["error"] = str(exc) if isinstance(exc, Refusal) else (exc.strerror or str(exc))
+            result["error"] = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
             if self.restore_replaced(folder, replaced, current):
                 for backup_name in made:
                     self.file_delete(folder + "\\" + backup_name)
