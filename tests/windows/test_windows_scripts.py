@@ -147,3 +147,18 @@ def test_command_line_fits_windows_and_input_is_ascii():
     payload = windows_host.stdin_payload(windows_host.load_script("commit"), {"a": "é\u20ac"})
     payload.decode("ascii")
     assert payload.count(b"\n") == 2
+
+
+@pytest.mark.parametrize("name", ["collect", "commit"])
+def test_the_prelude_is_sent_once_in_front_of_the_script(name):
+    sent = windows_host.load_script(name)
+    with open(SCRIPTS["prelude"], "rb") as f:
+        prelude = f.read()
+    with open(SCRIPTS[name], "rb") as f:
+        script = f.read()
+    assert sent == prelude + b"\n" + script
+    code = [line for line in sent.decode("ascii").splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # param() must be the first statement of what runs; the scripts have none of their own.
+    assert code[0] == "param([string]$RequestB64)"
+    assert sum(line.startswith("param(") for line in code) == 1
+    assert sent.count(b"function Get-ListField {") == 1

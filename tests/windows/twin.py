@@ -57,7 +57,7 @@ TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544")
 DEFAULT_OWNER = "S-1-5-32-544"
 NOT_USER_FOLDERS = ("Public", "Default", "Default User", "All Users")
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
-TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d+)\.tmp$"
+TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d{1,9})\.tmp$"
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
 LONG_PREFIX = "\\\\?\\"
@@ -1006,11 +1006,10 @@ class Twin:
         return self.process_alive(process_id)
 
     def remove_stale_temp(self, folder):
-        entries = [i for i in self.list_folder(folder) if not i.is_dir and i.name.startswith(".")
-                   and ".rectorat-" in i.name and i.name.endswith(".tmp")]
+        entries = [i for i in self.list_folder(folder) if not i.is_dir]
         for entry in entries:
             match = re.match(TEMP_PATTERN, entry.name)
-            if not match or self.test_process_alive(int(match.group(3))):
+            if not match or self.test_reparse_point(entry) or self.test_process_alive(int(match.group(3))):
                 continue
             target = folder + "\\" + match.group(1)
             if ps_eq(match.group(2) or "", ".old") and not self.file_exists(target):
@@ -1096,8 +1095,8 @@ class Twin:
             folder = self.convert_to_long_path(self.resolve_profile_folder(entry))
             lock = self.open_profile_lock(folder)
             writes = assigned(self.get_list_field(entry, "writes"))
-            current = self.test_guard(folder, writes, max_bytes)
             self.remove_stale_temp(folder)
+            current = self.test_guard(folder, writes, max_bytes)
             for write in writes:
                 name = ps_string(assigned(self.get_field(write, "rel")))
                 state = current[name]

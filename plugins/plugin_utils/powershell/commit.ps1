@@ -10,7 +10,7 @@
 
 $Allowed = @('prefs.js', 'user.js', 'folderCache.json')
 # Temp files this script makes: .<file>[.<stamp>.bak|.old].rectorat-<pid>.tmp
-$TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d+)\.tmp$'
+$TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d{1,9})\.tmp$'
 
 function New-Refusal {
     # An exception carrying the protocol status of the profile.
@@ -141,10 +141,10 @@ function Remove-StaleTemp {
     # Temp files of a run that was killed: their process is gone. The old
     # bytes kept by a Replace that was cut short go back to their name.
     param([string]$Dir)
-    $entries = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFiles('.*.rectorat-*.tmp')
+    $entries = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFiles()
     foreach ($entry in $entries) {
         $match = [regex]::Match($entry.Name, $TempPattern)
-        if (-not $match.Success -or (Test-ProcessAlive ([int]$match.Groups[3].Value))) {
+        if (-not $match.Success -or (Test-ReparsePoint $entry) -or (Test-ProcessAlive ([int]$match.Groups[3].Value))) {
             continue
         }
         $target = $Dir + '\' + $match.Groups[1].Value
@@ -265,8 +265,8 @@ function Invoke-ProfileCommit {
         $dir = ConvertTo-LongPath (Resolve-ProfileFolder $Entry)
         $lock = Open-ProfileLock $dir
         $writes = Get-ListField $Entry 'writes'
-        $current = Test-Guard $dir $writes $MaxBytes
         Remove-StaleTemp $dir
+        $current = Test-Guard $dir $writes $MaxBytes
         # Every backup and every new file is written in full before the first
         # file is replaced, so a failure leaves the profile as it was.
         foreach ($write in $writes) {
