@@ -313,3 +313,15 @@ def test_every_registry_key_the_script_opens_is_disposed_in_a_finally():
     assert len(opened) == 3
     for name in opened:
         assert re.search(r"finally \{\s+(if \(\$null -ne \$%s\) \{\s+)?\$%s\.Dispose\(\)" % (name, name), text), name
+
+
+def test_a_file_of_another_size_than_collect_saw_is_not_read(tmp_path):
+    machine = build(tmp_path)
+    request = commit_request(machine, [("prefs.js", b"// new\r\n")])
+    request["profiles"][0]["writes"][0]["expect_size"] = 1
+    computer = Twin(str(tmp_path))
+    computer.read_raw_file = None      # reading it would fail the test
+    before = tree_state(machine.host(PROFILE))
+    [result] = computer.invoke_commit(request)["profiles"]
+    assert result["status"] == "conflict" and "its size" in result["error"]
+    assert tree_state(machine.host(PROFILE)) == before

@@ -989,6 +989,10 @@ class Twin:
                 if info.readonly:
                     raise self.new_refusal("error", "%s is read-only (locked by an administrator?); nothing written"
                                            % name)
+                size = assigned(self.get_field(write, "expect_size"))
+                if not ps_eq(None, size) and ps_ne(info.length, size):
+                    raise self.new_refusal("conflict", "%s changed since it was read (its size); nothing written, "
+                                           "run again" % name)
                 read = self.read_raw_file(info.full, max_bytes)
                 if self.test_foreign_owner(read["owner"], folder_owner):
                     raise self.new_refusal("error", "%s is owned by %s, not by the owner of the profile folder (%s); "

@@ -107,6 +107,10 @@ function Test-Guard {
             if (($info.Attributes -band [IO.FileAttributes]::ReadOnly) -ne 0) {
                 throw (New-Refusal 'error' ('{0} is read-only (locked by an administrator?); nothing written' -f $name))
             }
+            $size = Get-Field $write 'expect_size'
+            if ($null -ne $size -and $info.Length -ne $size) {
+                throw (New-Refusal 'conflict' ('{0} changed since it was read (its size); nothing written, run again' -f $name))
+            }
             $read = Read-RawFile $info.FullName $MaxBytes
             if (Test-ForeignOwner $read.owner $folderOwner) {
                 throw (New-Refusal 'error' ('{0} is owned by {1}, not by the owner of the profile folder ({2}); nothing written' -f @(
