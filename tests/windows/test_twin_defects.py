@@ -210,8 +210,8 @@ def test_old_bytes_left_by_a_killed_replace_go_back_to_their_name(tmp_path):
     machine = build(tmp_path)
     host = machine.host(PROFILE)
     old = read(machine, PROFILE + "\\folderCache.json")
-    os.rename(os.path.join(host, "folderCache.json"), os.path.join(host, ".folderCache.json.old.rectorat-%d.tmp"
-                                                                     % dead_pid()))
+    leftover = ".folderCache.json.old.rectorat-%d.tmp" % dead_pid()
+    os.rename(os.path.join(host, "folderCache.json"), os.path.join(host, leftover))
     [result] = Twin(str(tmp_path)).invoke_commit(commit_request(machine, [("prefs.js", b"// new\r\n")]))["profiles"]
     assert result["status"] == "written"
     assert read(machine, PROFILE + "\\folderCache.json") == old

@@ -514,7 +514,7 @@ class Twin:
         if info.length > max_bytes:
             record["error"] = "%s is too large (%d bytes, limit %d)" % (name, info.length, max_bytes)
             return record
-        limit = min(max_bytes, min(budget["profile_left"], budget["run_left"]))
+        limit = min(max_bytes, budget["profile_left"], budget["run_left"])  # [Math]::Min of [Math]::Min
         if info.length > limit:
             record["error"] = ("%s not read: the read budget of the profile (%d bytes) or of the run (%d bytes) "
                                "is spent" % (name, budget["max_profile_bytes"], budget["max_run_bytes"]))
