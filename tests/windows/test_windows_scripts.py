@@ -162,3 +162,31 @@ def test_the_prelude_is_sent_once_in_front_of_the_script(name):
     assert code[0] == "param([string]$RequestB64)"
     assert sum(line.startswith("param(") for line in code) == 1
     assert sent.count(b"function Get-ListField {") == 1
+
+
+def fake_windows_host(root):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+    connection_loader.add_directory(os.path.join(HERE, "connection_plugins"))
+    connection = connection_loader.get("fakewin", PlayContext(), None)
+    connection.set_options(var_options={"fakewin_root": root})
+    return connection
+
+
+@pytest.mark.parametrize("change", ["none", "prelude", "script"])
+def test_the_test_host_runs_only_the_prelude_and_script_byte_for_byte(tmp_path, change):
+    with open(SCRIPTS["prelude"], "rb") as f:
+        prelude = f.read()
+    with open(SCRIPTS["collect"], "rb") as f:
+        script = f.read()
+    if change == "prelude":
+        prelude = prelude.replace(b"@($value)", b"$value")
+    elif change == "script":
+        script += b"\n"
+    request = {"protocol": 1, "users": None, "profiles": None, "root_candidates": []}
+    rc, stdout, stderr = fake_windows_host(str(tmp_path)).exec_command(
+        windows_host.encoded_command(), in_data=windows_host.stdin_payload(prelude + b"\n" + script, request))
+    if change == "none":
+        assert rc == 0 and windows_host.parse_response("collect", {"rc": rc, "stdout": stdout.decode()})["os"] == "windows"
+    else:
+        assert rc == 1 and b"not one of the collection's" in stderr
