@@ -325,3 +325,24 @@ def test_a_file_of_another_size_than_collect_saw_is_not_read(tmp_path):
     [result] = computer.invoke_commit(request)["profiles"]
     assert result["status"] == "conflict" and "its size" in result["error"]
     assert tree_state(machine.host(PROFILE)) == before
+
+
+def test_an_explicit_path_through_a_junction_below_the_home_is_refused(tmp_path):
+    machine = build(tmp_path)
+    machine.add_user("bob", BOB_SID)
+    bob_root = "C:\\Users\\bob\\AppData\\Roaming\\Thunderbird"
+    machine.write_profile(bob_root + "\\Profiles\\cccc.default-esr", [sandbox.imap("imap.ac-test.fr", "bob")])
+    alice_root = machine.host(ROOT)
+    os.rename(alice_root, alice_root + "-old")
+    os.symlink(machine.host(bob_root), alice_root)     # a junction to bob's folder
+    response = collect(tmp_path, profiles=[ROOT + "\\Profiles\\cccc.default-esr"])
+    assert response["profiles"] == [] and response["roots"] == []
+    assert response["errors"] == [ROOT + "\\Profiles\\cccc.default-esr: AppData/Roaming/Thunderbird is a junction "
+                                  "or a symbolic link; give the real folder"]
+
+
+def test_an_explicit_profile_is_walked_from_its_users_home(tmp_path):
+    build(tmp_path)
+    [snapshot] = collect(tmp_path, profiles=[PROFILE])["profiles"]
+    assert (snapshot["path"], snapshot["home"], snapshot["user"], snapshot["error"]) == (
+        PROFILE, "C:\\Users\\alice", "alice", None)

@@ -848,34 +848,39 @@ class Twin:
                 else:
                     errors.append("%s: cannot read %s: %s" % (user["user"], self.join_native(base, rel), exc.strerror))
 
+    @staticmethod
+    def get_path_root(path):
+        if path.startswith("\\\\"):
+            names = path[2:].split("\\")
+            return "\\\\" + names[0] + "\\" + names[1]
+        return path[:2] + "\\"
+
     def add_explicit(self, path, users, max_bytes, roots, profiles, errors):
         native = path.replace("/", "\\")
         if not (ps_match(native, r"^[A-Za-z]:\\") or native.startswith("\\\\")):
             errors.append("%s is not an absolute Windows path" % path)
             return
         native = native.rstrip("\\")
-        split = self.split_native_path(native)
-        parent = split["parent"]
-        info = self.get_child_entry(parent, split["name"])
-        if info is None:
-            errors.append("%s: not found" % native)
-            return
-        if self.test_reparse_point(info):
-            errors.append("%s is a symbolic link; give the real folder" % native)
-            return
-        if not info.is_dir:
-            errors.append("%s is not a folder" % native)
-            return
         owner = {"user": None, "sid": None}
+        base = self.get_path_root(native)
         for user in users:
             if self.test_below(native, user["home"]):
                 owner = {"user": user["user"], "sid": user["sid"]}
-        ini = self.get_child_entry(info.full, "profiles.ini")
-        prefs = self.get_child_entry(info.full, "prefs.js")
+                base = user["home"]
+        parts = [p for p in native[len(base.rstrip("\\")):].split("\\") if ps_true(p)]
+        where = self.resolve_below(base, parts)
+        if where["symlink"] is not None:
+            errors.append("%s: %s is a junction or a symbolic link; give the real folder" % (native, where["symlink"]))
+            return
+        if where["path"] is None:
+            errors.append("%s: not found, or not a folder" % native)
+            return
+        ini = self.get_child_entry(where["path"], "profiles.ini")
+        prefs = self.get_child_entry(where["path"], "prefs.js")
         if ini is not None and not ini.is_dir and prefs is None:
-            self.add_root(parent, info.name, "explicit", owner, max_bytes, False, roots, profiles)
+            self.add_root(base, "\\".join(parts), "explicit", owner, max_bytes, False, roots, profiles)
         elif prefs is not None:
-            profiles.append(self.get_profile_snapshot(parent, [info.name], None, owner, True, max_bytes, False))
+            profiles.append(self.get_profile_snapshot(base, parts, None, owner, True, max_bytes, False))
         else:
             errors.append("%s holds neither prefs.js nor profiles.ini" % native)
 

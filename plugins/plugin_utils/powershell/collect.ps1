@@ -531,7 +531,20 @@ function Add-UserRoot {
     }
 }
 
+function Get-PathRoot {
+    # C:\ for a path on drive C:, \\server\share for a UNC path.
+    param([string]$Path)
+    if ($Path.StartsWith('\\')) {
+        $names = $Path.Substring(2).Split('\')
+        return '\\' + $names[0] + '\' + $names[1]
+    }
+    return $Path.Substring(0, 2) + '\'
+}
+
 function Add-Explicit {
+    # A folder the admin names, walked as a discovered one: from the home of
+    # its user (else from the root of its drive or share), no component may
+    # be a junction or a symbolic link.
     param([string]$Path, $Users, [long]$MaxBytes, $Roots, $Profiles, $Errors)
     $native = $Path.Replace('/', '\')
     if (-not ($native -match '^[A-Za-z]:\\' -or $native.StartsWith('\\'))) {
@@ -539,34 +552,31 @@ function Add-Explicit {
         return
     }
     $native = $native.TrimEnd('\')
-    $split = Split-NativePath $native
-    $parent = $split.parent
-    $info = Get-ChildEntry $parent $split.name
-    if ($null -eq $info) {
-        $Errors.Add(('{0}: not found' -f $native))
-        return
-    }
-    if (Test-ReparsePoint $info) {
-        $Errors.Add(('{0} is a symbolic link; give the real folder' -f $native))
-        return
-    }
-    if (-not ($info -is [IO.DirectoryInfo])) {
-        $Errors.Add(('{0} is not a folder' -f $native))
-        return
-    }
     $owner = @{ user = $null; sid = $null }
+    $base = Get-PathRoot $native
     foreach ($user in $Users) {
         if (Test-Below $native $user.home) {
             $owner = @{ user = $user.user; sid = $user.sid }
+            $base = $user.home
         }
     }
-    $ini = Get-ChildEntry $info.FullName 'profiles.ini'
-    $prefs = Get-ChildEntry $info.FullName 'prefs.js'
+    $parts = @($native.Substring($base.TrimEnd('\').Length).Split('\') | Where-Object { $_ })
+    $where = Resolve-Below $base $parts
+    if ($null -ne $where.symlink) {
+        $Errors.Add(('{0}: {1} is a junction or a symbolic link; give the real folder' -f $native, $where.symlink))
+        return
+    }
+    if ($null -eq $where.path) {
+        $Errors.Add(('{0}: not found, or not a folder' -f $native))
+        return
+    }
+    $ini = Get-ChildEntry $where.path 'profiles.ini'
+    $prefs = Get-ChildEntry $where.path 'prefs.js'
     if ($null -ne $ini -and -not ($ini -is [IO.DirectoryInfo]) -and $null -eq $prefs) {
-        Add-Root $parent $info.Name 'explicit' $owner $MaxBytes $false $Roots $Profiles
+        Add-Root $base ($parts -join '\') 'explicit' $owner $MaxBytes $false $Roots $Profiles
     }
     elseif ($null -ne $prefs) {
-        $Profiles.Add((Get-ProfileSnapshot $parent @($info.Name) $null $owner $true $MaxBytes $false))
+        $Profiles.Add((Get-ProfileSnapshot $base $parts $null $owner $true $MaxBytes $false))
     }
     else {
         $Errors.Add(('{0} holds neither prefs.js nor profiles.ini' -f $native))
