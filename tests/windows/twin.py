@@ -52,7 +52,7 @@ STORE_DIRS = ("ImapMail", "Mail")
 MAX_TREE_ENTRIES = 200000
 DEFAULT_MAX_FILE_BYTES = 16777216
 DEFAULT_BUDGET = {"max_profile_bytes": 33554432, "max_run_bytes": 67108864, "max_run_entries": 400000,
-                  "max_profiles": 500, "max_seconds": 600}
+                  "max_profiles": 500, "max_seconds": 300}
 TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544")
 DEFAULT_OWNER = "S-1-5-32-544"
 NOT_USER_FOLDERS = ("Public", "Default", "Default User", "All Users")

@@ -14,7 +14,7 @@ $MaxTreeEntries = 200000
 # memory (MaxMemoryPerShellMB, 1024 by default).
 $DefaultBudget = @{
     max_profile_bytes = 33554432; max_run_bytes = 67108864; max_run_entries = 400000
-    max_profiles = 500; max_seconds = 600
+    max_profiles = 500; max_seconds = 300
 }
 $ProfileListKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
 $ShellFoldersKey = 'Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders'
