@@ -262,6 +262,27 @@ def test_collect_reports_a_file_owned_by_another_user(tmp_path):
     assert snapshot["files"]["folderCache.json"]["b64"]
 
 
+def test_files_commit_wrote_are_read_and_written_again(tmp_path):
+    # [IO.File]::Replace keeps the DACL, not the owner: what commit wrote is
+    # owned by the account the scripts run as, which must not make the next
+    # run refuse the profile.
+    machine = build(tmp_path)
+    for path in (PROFILE, PROFILE + "\\prefs.js", PROFILE + "\\folderCache.json"):
+        set_owner(machine, path, ALICE_SID)
+    request = commit_request(machine, [("prefs.js", b"// new\r\n"), ("user.js", b"// user\r\n")])
+    [result] = Twin(str(tmp_path)).invoke_commit(request)["profiles"]
+    assert result["status"] == "written"
+    owners = Twin(str(tmp_path))
+    assert owners.owner_of(PROFILE + "\\prefs.js") == owners.owner_of(PROFILE + "\\user.js") == twin.RUNNING_ACCOUNT
+    [snapshot] = collect(tmp_path)["profiles"]
+    for name in ("prefs.js", "user.js"):
+        assert snapshot["files"][name]["error"] is None and snapshot["files"][name]["b64"]
+    request = commit_request(machine, [("prefs.js", b"// again\r\n"), ("user.js", b"// user 2\r\n")])
+    request["stamp"] = "20261127T000001Z"
+    [result] = Twin(str(tmp_path)).invoke_commit(request)["profiles"]
+    assert result["status"] == "written", result["error"]
+
+
 def test_one_profile_failing_leaves_the_others_written(tmp_path):
     machine = build(tmp_path, PROFILE, SECOND)
     request = commit_request(machine, [("prefs.js", b"// new\r\n")])

@@ -32,7 +32,11 @@ and follows it line for line. Two layers keep it honest:
   gives, null when that fails; a SID under "HKU" is a loaded hive). The
   twin counts the registry keys left open (``open_keys``);
 - ``base/owners.json`` maps a Windows path (lower case) to its owner SID;
-  anything not listed is owned by Administrators (S-1-5-32-544).
+  anything not listed is owned by Administrators (S-1-5-32-544). A file the
+  scripts create is owned by the account they run as (``RUNNING_ACCOUNT``:
+  "Object creator", the default owner policy of Windows client editions),
+  a moved file keeps its owner, and ``[IO.File]::Replace`` keeps the
+  replaced file's DACL but not its owner (the replacement's stays).
 """
 
 import base64
@@ -53,7 +57,9 @@ MAX_TREE_ENTRIES = 200000
 DEFAULT_MAX_FILE_BYTES = 16777216
 DEFAULT_BUDGET = {"max_profile_bytes": 33554432, "max_run_bytes": 67108864, "max_run_entries": 400000,
                   "max_profiles": 500, "max_seconds": 300}
-TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544")
+# The account the scripts run as (the Ansible connection's administrator).
+RUNNING_ACCOUNT = "S-1-5-21-9-500"
+TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544", RUNNING_ACCOUNT)
 DEFAULT_OWNER = "S-1-5-32-544"
 NOT_USER_FOLDERS = ("Public", "Default", "Default User", "All Users")
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
@@ -327,20 +333,34 @@ class Twin:
             return RegistryKey(self, values) if values is not None else None
         return None
 
-    def owner_of(self, path):
-        """Owner SID of a file or folder (base/owners.json)."""
-        if path.startswith(LONG_PREFIX):
+    @staticmethod
+    def owner_key(path):
+        if path.upper().startswith(LONG_PREFIX + "UNC\\"):
+            path = "\\\\" + path[len(LONG_PREFIX) + 4:]
+        elif path.startswith(LONG_PREFIX):
             path = path[len(LONG_PREFIX):]
+        return path.rstrip("\\").lower()
+
+    def owners(self):
         try:
             with open(os.path.join(self.base, "owners.json")) as f:
-                owners = json.load(f)
+                return json.load(f)
         except IOError:
-            owners = {}
-        return owners.get(path.rstrip("\\").lower(), DEFAULT_OWNER)
+            return {}
+
+    def owner_of(self, path):
+        """Owner SID of a file or folder (base/owners.json)."""
+        return self.owners().get(self.owner_key(path), DEFAULT_OWNER)
+
+    def set_owner(self, path, sid):
+        owners = self.owners()
+        owners[self.owner_key(path)] = sid
+        with open(os.path.join(self.base, "owners.json"), "w") as f:
+            json.dump(owners, f)
 
     def file_replace(self, source, target, backup):
         """[IO.File]::Replace(source, target, backup): the target keeps its
-        ACL (here, its mode); refused on a read-only target. A failure set
+        DACL (here, its mode) but takes the replacement's owner; refused on a read-only target. A failure set
         in ``replace_failures`` leaves the files as ReplaceFile documents."""
         host_source, host_target = self.host_path(source), self.host_path(target)
         if not os.stat(host_target).st_mode & stat.S_IWUSR:
@@ -352,19 +372,24 @@ class Twin:
             if backup is None:
                 os.unlink(host_target)
             else:
+                self.set_owner(backup, self.owner_of(target))
                 os.rename(host_target, self.host_path(backup))
             raise ReplaceFailed(errno.EIO, "Unable to move the replacement file to the file to be replaced (%d)"
                                 % code)
+        old_owner, new_owner = self.owner_of(target), self.owner_of(source)
         if backup is not None:
             os.link(host_target, self.host_path(backup))
+            self.set_owner(backup, old_owner)
         os.chmod(host_source, stat.S_IMODE(os.stat(host_target).st_mode))
         os.replace(host_source, host_target)
+        self.set_owner(target, new_owner)
 
     def file_move(self, source, target):
         """[IO.File]::Move: fails when the target exists."""
         host_source, host_target = self.host_path(source), self.host_path(target)
         os.link(host_source, host_target)
         os.unlink(host_source)
+        self.set_owner(target, self.owner_of(source))
 
     def file_delete(self, path):
         """[IO.File]::Delete: no error when the file does not exist."""
@@ -1033,6 +1058,7 @@ class Twin:
     def write_new_file(self, path, data):
         host = self.host_path(path)
         fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~self.umask())
+        self.set_owner(path, RUNNING_ACCOUNT)
         try:
             os.write(fd, data)
             os.fsync(fd)

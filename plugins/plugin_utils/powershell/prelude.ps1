@@ -13,8 +13,14 @@ $ProgressPreference = 'SilentlyContinue'
 
 $Protocol = 1
 $DefaultMaxFileBytes = 16777216
-# Owners a file of a profile may have besides the profile folder's owner.
-$TrustedOwners = @('S-1-5-18', 'S-1-5-32-544')
+# Owners a file of a profile may have besides the profile folder's owner:
+# SYSTEM, Administrators, and the account running this script, which owns
+# what commit wrote ([IO.File]::Replace keeps the DACL, not the owner, and
+# an administrator's new files are its own where the policy says "Object
+# creator", the default of Windows client editions).
+$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+$TrustedOwners = @('S-1-5-18', 'S-1-5-32-544', $identity.User.Value)
+$identity.Dispose()
 
 function Get-InnerException {
     # What a .NET method threw: PowerShell wraps it in MethodInvocationException.
