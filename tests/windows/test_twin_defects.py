@@ -206,6 +206,18 @@ def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path):
     assert not set(stale) & set(names) and live in names
 
 
+def test_a_temp_name_with_other_digits_is_left_alone(tmp_path):
+    # .NET's \\d matches every Unicode digit and [int] refuses "\u0661\u0662":
+    # such a name, which no run makes, must not stop the profile's commit.
+    machine = build(tmp_path)
+    odd = os.path.join(machine.host(PROFILE), ".prefs.js.rectorat-\u0661\u0662.tmp")
+    with open(odd, "wb") as f:
+        f.write(b"someone's")
+    [result] = Twin(str(tmp_path)).invoke_commit(commit_request(machine, [("prefs.js", b"// new\r\n")]))["profiles"]
+    assert result["status"] == "written", result["error"]
+    assert os.path.exists(odd)
+
+
 def test_old_bytes_left_by_a_killed_replace_go_back_to_their_name(tmp_path):
     machine = build(tmp_path)
     host = machine.host(PROFILE)

@@ -63,7 +63,7 @@ TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544", RUNNING_ACCOUNT)
 DEFAULT_OWNER = "S-1-5-32-544"
 NOT_USER_FOLDERS = ("Public", "Default", "Default User", "All Users")
 ALLOWED = ("prefs.js", "user.js", "folderCache.json")
-TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d{1,9})\.tmp$"
+TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$"
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
 LONG_PREFIX = "\\\\?\\"
@@ -165,10 +165,14 @@ def ps_contains(collection, value):
 
 
 def ps_long(value):
-    """``[long]$value``: ``$null`` is 0, "12" is 12, 2.5 rounds to even."""
+    """``[long]$value`` (and ``[int]``): ``$null`` is 0, "12" is 12, 2.5
+    rounds to even; a string of other digits than 0-9 ("\u0661", which .NET's
+    ``\\d`` matches) is refused, as .NET parses ASCII digits only."""
     if value is None:
         return 0
     if isinstance(value, str):
+        if not value.isascii():
+            raise ValueError('Cannot convert value "%s" to type "System.Int64"' % value)
         value = float(value.strip()) if value.strip() else 0
     return int(round(value))
 
@@ -1043,7 +1047,7 @@ class Twin:
         entries = [i for i in self.list_folder(folder) if not i.is_dir]
         for entry in entries:
             match = re.match(TEMP_PATTERN, entry.name)
-            if not match or self.test_reparse_point(entry) or self.test_process_alive(int(match.group(3))):
+            if not match or self.test_reparse_point(entry) or self.test_process_alive(ps_long(match.group(3))):
                 continue
             target = folder + "\\" + match.group(1)
             if ps_eq(match.group(2) or "", ".old") and not self.file_exists(target):

@@ -10,7 +10,8 @@
 
 $Allowed = @('prefs.js', 'user.js', 'folderCache.json')
 # Temp files this script makes: .<file>[.<stamp>.bak|.old].rectorat-<pid>.tmp
-$TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.\d{8}T\d{6}Z\.bak|\.old)?\.rectorat-(\d{1,9})\.tmp$'
+# ([0-9], not \d: .NET's \d matches every Unicode digit, which [int] refuses).
+$TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$'
 
 function New-Refusal {
     # An exception carrying the protocol status of the profile.
