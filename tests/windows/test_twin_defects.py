@@ -206,6 +206,20 @@ def test_stale_temp_files_of_a_killed_run_are_removed(tmp_path):
     assert not set(stale) & set(names) and live in names
 
 
+def test_temp_files_of_an_earlier_process_with_this_process_id_are_removed(tmp_path):
+    # Windows reuses process ids: a killed run's temp file may carry the id
+    # of the run that comes next, which must not take it for its own.
+    machine = build(tmp_path)
+    host = machine.host(PROFILE)
+    old = read(machine, PROFILE + "\\prefs.js")
+    stale = ".prefs.js.rectorat-%d.tmp" % os.getpid()    # the twin's $PID
+    with open(os.path.join(host, stale), "wb") as f:
+        f.write(b"partial")
+    [result] = Twin(str(tmp_path)).invoke_commit(commit_request(machine, [("prefs.js", b"// new\r\n")]))["profiles"]
+    assert result["status"] == "written", result["error"]
+    assert stale not in os.listdir(host) and read(machine, PROFILE + "\\prefs.js.%s.bak" % STAMP) == old
+
+
 def test_a_temp_name_with_other_digits_is_left_alone(tmp_path):
     # .NET's \\d matches every Unicode digit and [int] refuses "\u0661\u0662":
     # such a name, which no run makes, must not stop the profile's commit.

@@ -1047,7 +1047,10 @@ class Twin:
         entries = [i for i in self.list_folder(folder) if not i.is_dir]
         for entry in entries:
             match = re.match(TEMP_PATTERN, entry.name)
-            if not match or self.test_reparse_point(entry) or self.test_process_alive(ps_long(match.group(3))):
+            if not match or self.test_reparse_point(entry):
+                continue
+            run_id = ps_long(match.group(3))
+            if run_id != os.getpid() and self.test_process_alive(run_id):
                 continue
             target = folder + "\\" + match.group(1)
             if ps_eq(match.group(2) or "", ".old") and not self.file_exists(target):

@@ -149,7 +149,13 @@ function Remove-StaleTemp {
     $entries = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFiles()
     foreach ($entry in $entries) {
         $match = [regex]::Match($entry.Name, $TempPattern)
-        if (-not $match.Success -or (Test-ReparsePoint $entry) -or (Test-ProcessAlive ([int]$match.Groups[3].Value))) {
+        if (-not $match.Success -or (Test-ReparsePoint $entry)) {
+            continue
+        }
+        # This run has made no temp file here yet: one named with its own
+        # process id is left by an earlier process that had the same id.
+        $runId = [int]$match.Groups[3].Value
+        if ($runId -ne $PID -and (Test-ProcessAlive $runId)) {
             continue
         }
         $target = $Dir + '\' + $match.Groups[1].Value
