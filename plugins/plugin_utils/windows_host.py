@@ -11,7 +11,10 @@ trips: collect, then commit when something must be written).
 A script travels on stdin, not on the command line (which Windows limits to
 8191 characters): the command is a short encoded bootstrap that reads two
 base64 lines from its input, the script and the JSON request, and runs the
-one with the other. The response comes back as one base64 line after
+one with the other. The script sent is powershell/prelude.ps1 (the helpers
+both scripts share, and the reading of the request and writing of the
+response), a newline, then collect.ps1 or commit.ps1: one script, whose
+bytes the test connection compares with these files. The response comes back as one base64 line after
 RESPONSE_MARKER, so that neither code page nor stray output can garble it.
 """
 
@@ -53,9 +56,14 @@ def is_windows(connection):
     return bool(getattr(shell, "_IS_WINDOWS", False)) or getattr(shell, "SHELL_FAMILY", None) in ("powershell", "cmd")
 
 
-def load_script(name):
+def read_script_file(name):
     with open(os.path.join(SCRIPT_DIR, name + ".ps1"), "rb") as f:
         return f.read()
+
+
+def load_script(name):
+    """The script sent to run ``name``: the prelude, then the script itself."""
+    return read_script_file("prelude") + b"\n" + read_script_file(name)
 
 
 def encoded_command(script=BOOTSTRAP):

@@ -245,8 +245,9 @@ def test_explicit_profile_paths_with_slashes_and_other_case(win):
                    {"profiles": ["c:/users/ALICE/appdata/roaming/Thunderbird/Profiles/aaaa.default-esr"]})
     assert run.rc == 0, run.stdout + run.stderr
     [record] = run.result("task", "win1")["ansible_facts"]["thunderbird"]["profiles"]
-    # The folder as given, its last component as on disk (what .NET reports).
-    assert record["path"] == "c:\\users\\ALICE\\appdata\\roaming\\Thunderbird\\Profiles\\aaaa.default-esr"
+    # Walked from alice's home, as discovery walks it: the same path as discovery reports
+    # (the home as the registry says, each folder below it as on disk).
+    assert record["path"] == ALICE_FIRST
     assert record["user"] == "alice" and record["accounts"][0]["folders_total"] == 4
 
 

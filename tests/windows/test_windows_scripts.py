@@ -21,11 +21,12 @@ from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import window
 import twin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("collect", "commit"))
+SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit"))
 
 # Windows PowerShell 5.1 cmdlets the scripts may call; anything else must be
 # a function of the same script (a typo would otherwise only show on a host).
-CMDLETS = {"add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object",
+# "& $Body": the prelude's Invoke-Script runs the script's body, its one dynamic call.
+CMDLETS = {"$body", "add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object", "write-verbose",
            "where-object", "convertto-json"}
 AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$env:systemdrive",
              "$erroractionpreference", "$progresspreference"}
@@ -80,9 +81,15 @@ def problems(parsed):
 
 
 @pytest.fixture(scope="module")
-def parsed():
-    results = node_parse([SCRIPTS["collect"], SCRIPTS["commit"]])
-    return dict(zip(("collect", "commit"), results))
+def parsed(tmp_path_factory):
+    """Each script as it runs: the prelude, then the script (see windows_host.load_script)."""
+    folder = tmp_path_factory.mktemp("ps")
+    paths = []
+    for name in ("collect", "commit"):
+        path = folder / (name + ".ps1")
+        path.write_bytes(windows_host.load_script(name))
+        paths.append(str(path))
+    return dict(zip(("collect", "commit"), node_parse(paths)))
 
 
 @pytest.mark.parametrize("name", ["collect", "commit"])
@@ -107,7 +114,7 @@ def test_checks_catch_what_they_look_for():
     assert any("$undefinedthing" in p for p in found), found
 
 
-@pytest.mark.parametrize("name", ["collect", "commit"])
+@pytest.mark.parametrize("name", ["prelude", "collect", "commit"])
 def test_script_is_windows_powershell_51_and_byte_exact(name):
     with open(SCRIPTS[name], "rb") as f:
         raw = f.read()
@@ -140,3 +147,46 @@ def test_command_line_fits_windows_and_input_is_ascii():
     payload = windows_host.stdin_payload(windows_host.load_script("commit"), {"a": "é\u20ac"})
     payload.decode("ascii")
     assert payload.count(b"\n") == 2
+
+
+@pytest.mark.parametrize("name", ["collect", "commit"])
+def test_the_prelude_is_sent_once_in_front_of_the_script(name):
+    sent = windows_host.load_script(name)
+    with open(SCRIPTS["prelude"], "rb") as f:
+        prelude = f.read()
+    with open(SCRIPTS[name], "rb") as f:
+        script = f.read()
+    assert sent == prelude + b"\n" + script
+    code = [line for line in sent.decode("ascii").splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # param() must be the first statement of what runs; the scripts have none of their own.
+    assert code[0] == "param([string]$RequestB64)"
+    assert sum(line.startswith("param(") for line in code) == 1
+    assert sent.count(b"function Get-ListField {") == 1
+
+
+def fake_windows_host(root):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+    connection_loader.add_directory(os.path.join(HERE, "connection_plugins"))
+    connection = connection_loader.get("fakewin", PlayContext(), None)
+    connection.set_options(var_options={"fakewin_root": root})
+    return connection
+
+
+@pytest.mark.parametrize("change", ["none", "prelude", "script"])
+def test_the_test_host_runs_only_the_prelude_and_script_byte_for_byte(tmp_path, change):
+    with open(SCRIPTS["prelude"], "rb") as f:
+        prelude = f.read()
+    with open(SCRIPTS["collect"], "rb") as f:
+        script = f.read()
+    if change == "prelude":
+        prelude = prelude.replace(b"@($value)", b"$value")
+    elif change == "script":
+        script += b"\n"
+    request = {"protocol": 1, "users": None, "profiles": None, "root_candidates": []}
+    rc, stdout, stderr = fake_windows_host(str(tmp_path)).exec_command(
+        windows_host.encoded_command(), in_data=windows_host.stdin_payload(prelude + b"\n" + script, request))
+    if change == "none":
+        assert rc == 0 and windows_host.parse_response("collect", {"rc": rc, "stdout": stdout.decode()})["os"] == "windows"
+    else:
+        assert rc == 1 and b"not one of the collection's" in stderr

@@ -1,43 +1,24 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Collect: a read-only snapshot of a Windows host's Thunderbird profiles.
-# Windows PowerShell 5.1. Twin of plugins/module_utils/collect.py (POSIX) and
+# Windows PowerShell 5.1, run after prelude.ps1 (which reads the request and
+# prints the response). Twin of plugins/module_utils/collect.py (POSIX) and
 # of tests/windows/twin.py; the protocol is in docs/design.md. No Thunderbird
 # logic here: only which folders to look in and which files to read.
-# Argument: the request, base64 of its UTF-8 JSON. Output: one line,
-# "RECTORAT-TB-RESPONSE " + base64 of the UTF-8 JSON response.
-param([string]$RequestB64)
 
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-
-$Protocol = 1
 $ProfileFiles = @('prefs.js', 'user.js', 'folderCache.json', 'compatibility.ini')
 $RootFiles = @('profiles.ini', 'installs.ini')
 $StoreDirs = @('ImapMail', 'Mail')
 $MaxTreeEntries = 200000
-$DefaultMaxFileBytes = 16777216
-$ProfileListKey = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
+# Budgets of one run (the request may lower or raise them): the response is
+# held in memory at about ten times the bytes read, and WinRM caps a shell's
+# memory (MaxMemoryPerShellMB, 1024 by default).
+$DefaultBudget = @{
+    max_profile_bytes = 33554432; max_run_bytes = 67108864; max_run_entries = 400000
+    max_profiles = 500; max_seconds = 300
+}
+$ProfileListKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
 $ShellFoldersKey = 'Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders'
 $NotUserFolders = @('Public', 'Default', 'Default User', 'All Users')
-
-function Get-InnerException {
-    param($ErrorRecord)
-    $ex = $ErrorRecord.Exception
-    while ($ex -is [Management.Automation.MethodInvocationException] -and $null -ne $ex.InnerException) {
-        $ex = $ex.InnerException
-    }
-    return $ex
-}
-
-function Get-Field {
-    # A member of a deserialized JSON object, $null when absent (a list
-    # comes out unrolled: wrap the call in @() to get an array).
-    param($Map, [string]$Name)
-    if ($null -ne $Map -and $Map.ContainsKey($Name)) {
-        return $Map[$Name]
-    }
-    return $null
-}
 
 function Join-Native {
     param([string]$Dir, [string]$Rel)
@@ -49,81 +30,10 @@ function ConvertTo-UnixTime {
     return ($Utc.Ticks - 621355968000000000) / 10000000.0
 }
 
-function Test-ReparsePoint {
-    # Junctions and symbolic links are reparse points; they are reported, never followed.
-    param([IO.FileSystemInfo]$Info)
-    return [bool]($Info.Attributes -band [IO.FileAttributes]::ReparsePoint)
-}
-
-function Test-SharingViolation {
-    param($Exception)
-    return ($Exception -is [IO.IOException]) -and (($Exception.HResult -band 0xFFFF) -in @(32, 33))
-}
-
-function Get-ChildEntry {
-    # The entry named $Name in folder $Dir, matched without regard to case as
-    # Windows does, under its name on disk; $null when it does not exist.
-    param([string]$Dir, [string]$Name)
-    if ($Name.IndexOfAny([char[]]'*?') -ge 0) {
-        return $null
-    }
-    try {
-        $found = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFileSystemInfos($Name)
-    }
-    catch {
-        $ex = Get-InnerException $_
-        if ($ex -is [IO.DirectoryNotFoundException]) {
-            return $null
-        }
-        throw $ex
-    }
-    foreach ($info in $found) {
-        if ($info.Name -ieq $Name) {
-            return $info
-        }
-    }
-    if ($found.Count -gt 0) {
-        return $found[0]
-    }
-    return $null
-}
-
-function Read-RawFile {
-    # The bytes of a file (never decoded as text), at most $Limit + 1 of them.
-    param([string]$Path, [long]$Limit)
-    $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
-    $stream = [IO.File]::Open($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share)
-    try {
-        $buffer = New-Object -TypeName IO.MemoryStream
-        $chunk = New-Object -TypeName byte[] -ArgumentList 65536
-        while ($buffer.Length -le $Limit) {
-            $count = $stream.Read($chunk, 0, $chunk.Length)
-            if ($count -le 0) {
-                break
-            }
-            $buffer.Write($chunk, 0, $count)
-        }
-        return , $buffer.ToArray()
-    }
-    finally {
-        $stream.Dispose()
-    }
-}
-
-function Get-Sha256Hex {
-    param([byte[]]$Data)
-    $sha = New-Object -TypeName Security.Cryptography.SHA256CryptoServiceProvider
-    try {
-        return [BitConverter]::ToString($sha.ComputeHash($Data)).Replace('-', '').ToLowerInvariant()
-    }
-    finally {
-        $sha.Dispose()
-    }
-}
-
 function Get-FileRecord {
-    # FILE of the protocol for $Name in $Dir; $null when absent.
-    param([string]$Dir, [string]$Name, [long]$MaxBytes)
+    # FILE of the protocol for $Name in $Dir; $null when absent. Its bytes
+    # count against the profile's and the run's budgets ($Budget).
+    param([string]$Dir, [string]$Name, [long]$MaxBytes, [string]$FolderOwner)
     $info = Get-ChildEntry $Dir $Name
     if ($null -eq $info) {
         return $null
@@ -145,20 +55,32 @@ function Get-FileRecord {
         $record.error = '{0} is too large ({1} bytes, limit {2})' -f $Name, $info.Length, $MaxBytes
         return $record
     }
+    $limit = [Math]::Min($MaxBytes, [Math]::Min($Budget.profile_left, $Budget.run_left))
+    if ($info.Length -gt $limit) {
+        $record.error = '{0} not read: the read budget of the profile ({1} bytes) or of the run ({2} bytes) is spent' -f @(
+            $Name, $Budget.max_profile_bytes, $Budget.max_run_bytes)
+        return $record
+    }
     try {
-        $data = Read-RawFile $info.FullName $MaxBytes
+        $read = Read-RawFile $info.FullName $limit
     }
     catch {
         $record.error = 'cannot read {0}: {1}' -f $Name, (Get-InnerException $_).Message
         return $record
     }
-    if ($data.Length -gt $MaxBytes) {
-        $record.error = '{0} is too large (limit {1} bytes)' -f $Name, $MaxBytes
+    if ($null -eq $read.data) {
+        $record.error = '{0} grew past {1} bytes while it was read' -f $Name, $limit
         return $record
     }
-    $record.size = $data.Length
-    $record.sha256 = Get-Sha256Hex $data
-    $record.b64 = [Convert]::ToBase64String($data)
+    if (Test-ForeignOwner $read.owner $FolderOwner) {
+        $record.error = '{0} is owned by {1}, not by the owner of its folder ({2})' -f $Name, $read.owner, $FolderOwner
+        return $record
+    }
+    $Budget.profile_left -= $read.data.Length
+    $Budget.run_left -= $read.data.Length
+    $record.size = $read.data.Length
+    $record.sha256 = Get-Sha256Hex $read.data
+    $record.b64 = [Convert]::ToBase64String($read.data)
     return $record
 }
 
@@ -173,7 +95,8 @@ function Test-ProfileLock {
         return @{ running = $true; error = 'parent.lock is a symbolic link' }
     }
     try {
-        $stream = [IO.File]::Open($lock.FullName, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite, [IO.FileShare]::None)
+        $path = ConvertTo-LongPath $lock.FullName
+        $stream = [IO.File]::Open($path, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite, [IO.FileShare]::None)
         $stream.Dispose()
         return @{ running = $false; error = $null }
     }
@@ -210,7 +133,7 @@ function Add-TreeEntry {
         $item = $stack.Pop()
         $rel = $item[0]
         try {
-            $children = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $item[1]).GetFileSystemInfos()
+            $children = (New-Object -TypeName IO.DirectoryInfo -ArgumentList (ConvertTo-LongPath $item[1])).GetFileSystemInfos()
         }
         catch {
             $Errors.Add(('cannot list {0}: {1}' -f $rel, (Get-InnerException $_).Message))
@@ -237,8 +160,10 @@ function Add-TreeEntry {
             if ($kind -eq 'dir') {
                 $subdirs.Add(@($childRel, $child.FullName))
             }
-            if ($Entries.Count -gt $MaxTreeEntries) {
-                $Errors.Add(('more than {0} files below the profile; listing stopped' -f $MaxTreeEntries))
+            $Budget.entries_left -= 1
+            if ($Entries.Count -gt $MaxTreeEntries -or $Budget.entries_left -lt 0) {
+                $Errors.Add(('more than {0} files below the profile or {1} in the run; listing stopped' -f @(
+                            $MaxTreeEntries, $Budget.max_run_entries)))
                 return
             }
         }
@@ -251,7 +176,7 @@ function Add-TreeEntry {
 function Get-MsfRecord {
     # The msf rule: read a .msf below ImapMail/ when folderCache.json is
     # absent or older than it.
-    param([string]$ProfileDir, $Tree, $CacheRecord, [long]$MaxBytes)
+    param([string]$ProfileDir, $Tree, $CacheRecord, [long]$MaxBytes, [string]$FolderOwner)
     $cacheTime = $null
     if ($null -ne $CacheRecord -and $null -eq $CacheRecord.error) {
         $cacheTime = $CacheRecord.mtime
@@ -266,7 +191,8 @@ function Get-MsfRecord {
             continue
         }
         $slash = $rel.LastIndexOf('/')
-        $out[$rel] = Get-FileRecord (Join-Native $ProfileDir $rel.Substring(0, $slash)) $rel.Substring($slash + 1) $MaxBytes
+        $folder = Join-Native $ProfileDir $rel.Substring(0, $slash)
+        $out[$rel] = Get-FileRecord $folder $rel.Substring($slash + 1) $MaxBytes $FolderOwner
     }
     return $out
 }
@@ -303,7 +229,13 @@ function Get-ProfileSnapshot {
         running = $false; lock_error = $null; symlink = $null; redirected = $Redirected
         files = @{}; tree = New-Object -TypeName 'Collections.Generic.List[object]'; msf = @{}; error = $null
     }
-    $where = Resolve-Below $Base $Parts
+    try {
+        $where = Resolve-Below $Base $Parts
+    }
+    catch {
+        $snapshot.error = 'cannot open profile folder: ' + (Get-InnerException $_).Message
+        return $snapshot
+    }
     if ($null -ne $where.symlink) {
         $snapshot.symlink = $where.symlink
         return $snapshot
@@ -313,12 +245,23 @@ function Get-ProfileSnapshot {
         return $snapshot
     }
     $snapshot.path = $where.path
+    $Budget.profiles_left -= 1
+    if ($Budget.profiles_left -lt 0) {
+        $snapshot.error = 'not read: this host has more than {0} profiles' -f $Budget.max_profiles
+        return $snapshot
+    }
+    if ($Budget.clock.Elapsed.TotalSeconds -gt $Budget.max_seconds) {
+        $snapshot.error = 'not read: the time budget of the host ({0} s) is spent' -f $Budget.max_seconds
+        return $snapshot
+    }
+    $Budget.profile_left = $Budget.max_profile_bytes
     try {
+        $folderOwner = Get-FolderOwner $where.path
         $lock = Test-ProfileLock $where.path
         $snapshot.running = $lock.running
         $snapshot.lock_error = $lock.error
         foreach ($name in $ProfileFiles) {
-            $snapshot.files[$name] = Get-FileRecord $where.path $name $MaxBytes
+            $snapshot.files[$name] = Get-FileRecord $where.path $name $MaxBytes $folderOwner
         }
         $treeErrors = New-Object -TypeName 'Collections.Generic.List[string]'
         foreach ($top in $StoreDirs) {
@@ -327,7 +270,8 @@ function Get-ProfileSnapshot {
         if ($treeErrors.Count -gt 0) {
             $snapshot.tree_errors = $treeErrors
         }
-        $snapshot.msf = Get-MsfRecord $where.path $snapshot.tree $snapshot.files['folderCache.json'] $MaxBytes
+        $cache = $snapshot.files['folderCache.json']
+        $snapshot.msf = Get-MsfRecord $where.path $snapshot.tree $cache $MaxBytes $folderOwner
     }
     catch {
         $snapshot.error = 'cannot read profile folder: ' + (Get-InnerException $_).Message
@@ -358,7 +302,7 @@ function Get-CandidateProfile {
     }
     foreach ($dir in $dirs) {
         try {
-            $children = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $dir[0]).GetDirectories()
+            $children = (New-Object -TypeName IO.DirectoryInfo -ArgumentList (ConvertTo-LongPath $dir[0])).GetDirectories()
         }
         catch {
             continue
@@ -387,8 +331,10 @@ function Add-Root {
         return
     }
     $files = @{}
+    $Budget.profile_left = $Budget.max_profile_bytes
+    $rootOwner = Get-FolderOwner $where.path
     foreach ($name in $RootFiles) {
-        $files[$name] = Get-FileRecord $where.path $name $MaxBytes
+        $files[$name] = Get-FileRecord $where.path $name $MaxBytes $rootOwner
     }
     $children = Get-CandidateProfile $where.path
     $Roots.Add(@{
@@ -414,17 +360,27 @@ function Resolve-AccountName {
 
 function Get-AppDataFolder {
     # The user's AppData\Roaming as their registry says, readable only while
-    # their hive is loaded (they are logged on); $null otherwise.
+    # their hive is loaded (they are logged on); $null otherwise. The key is
+    # closed at once: an open handle can keep the hive loaded.
     param([string]$Sid, [string]$UserHome, [string]$UserName)
     if (-not $Sid) {
         return $null
     }
+    $key = $null
     try {
-        $key = Get-Item -LiteralPath ('Registry::HKEY_USERS\' + $Sid + '\' + $ShellFoldersKey)
+        $key = [Microsoft.Win32.Registry]::Users.OpenSubKey($Sid + '\' + $ShellFoldersKey)
+        if ($null -eq $key) {
+            return $null
+        }
         $raw = $key.GetValue('AppData', $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
     }
     catch {
         return $null
+    }
+    finally {
+        if ($null -ne $key) {
+            $key.Dispose()
+        }
     }
     if (-not $raw) {
         return $null
@@ -435,42 +391,65 @@ function Get-AppDataFolder {
     return [Environment]::ExpandEnvironmentVariables($value).TrimEnd('\')
 }
 
+function Get-ProfileImagePath {
+    # ProfileImagePath of one ProfileList entry; its key closed at once.
+    param($List, [string]$Sid)
+    $key = $List.OpenSubKey($Sid)
+    if ($null -eq $key) {
+        return $null
+    }
+    try {
+        return $key.GetValue('ProfileImagePath')
+    }
+    finally {
+        $key.Dispose()
+    }
+}
+
 function Get-UserHome {
     # Every user profile of the registry's ProfileList (local, domain and
     # Azure AD accounts), else every folder of C:\Users.
     param($Errors)
     $users = New-Object -TypeName 'Collections.Generic.List[object]'
     $seen = @{}
+    $list = $null
     try {
-        $keys = @(Get-ChildItem -LiteralPath $ProfileListKey)
+        $list = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ProfileListKey)
+        $sids = @()
+        if ($null -ne $list) {
+            $sids = $list.GetSubKeyNames()
+        }
+        foreach ($sid in $sids) {
+            if ($sid -notmatch '^S-1-(5-21|12-1)-') {
+                continue
+            }
+            $raw = Get-ProfileImagePath $list $sid
+            if (-not $raw) {
+                continue
+            }
+            $userHome = [Environment]::ExpandEnvironmentVariables([string]$raw).TrimEnd('\')
+            if ($seen.ContainsKey($userHome)) {
+                continue
+            }
+            $seen[$userHome] = $true
+            $account = Resolve-AccountName $sid
+            $name = $userHome.Substring($userHome.LastIndexOf('\') + 1)
+            if ($account) {
+                $name = $account.Substring($account.LastIndexOf('\') + 1)
+            }
+            $users.Add(@{
+                    user = $name; account = $account; sid = $sid; home = $userHome
+                    appdata = Get-AppDataFolder $sid $userHome $name
+                })
+        }
     }
     catch {
         $Errors.Add('cannot read the ProfileList of the registry: ' + (Get-InnerException $_).Message)
-        $keys = @()
     }
-    foreach ($key in $keys) {
-        $sid = $key.PSChildName
-        if ($sid -notmatch '^S-1-(5-21|12-1)-') {
-            continue
+    finally {
+        if ($null -ne $list) {
+            $list.Dispose()
         }
-        $raw = $key.GetValue('ProfileImagePath')
-        if (-not $raw) {
-            continue
-        }
-        $userHome = [Environment]::ExpandEnvironmentVariables([string]$raw).TrimEnd('\')
-        if ($seen.ContainsKey($userHome)) {
-            continue
-        }
-        $seen[$userHome] = $true
-        $account = Resolve-AccountName $sid
-        $name = $userHome.Substring($userHome.LastIndexOf('\') + 1)
-        if ($account) {
-            $name = $account.Substring($account.LastIndexOf('\') + 1)
-        }
-        $users.Add(@{
-                user = $name; account = $account; sid = $sid; home = $userHome
-                appdata = Get-AppDataFolder $sid $userHome $name
-            })
     }
     if ($users.Count -gt 0) {
         return , $users
@@ -552,7 +531,20 @@ function Add-UserRoot {
     }
 }
 
+function Get-PathRoot {
+    # C:\ for a path on drive C:, \\server\share for a UNC path.
+    param([string]$Path)
+    if ($Path.StartsWith('\\')) {
+        $names = $Path.Substring(2).Split('\')
+        return '\\' + $names[0] + '\' + $names[1]
+    }
+    return $Path.Substring(0, 2) + '\'
+}
+
 function Add-Explicit {
+    # A folder the admin names, walked as a discovered one: from the home of
+    # its user (else from the root of its drive or share), no component may
+    # be a junction or a symbolic link.
     param([string]$Path, $Users, [long]$MaxBytes, $Roots, $Profiles, $Errors)
     $native = $Path.Replace('/', '\')
     if (-not ($native -match '^[A-Za-z]:\\' -or $native.StartsWith('\\'))) {
@@ -560,38 +552,52 @@ function Add-Explicit {
         return
     }
     $native = $native.TrimEnd('\')
-    $slash = $native.LastIndexOf('\')
-    $parent = $native.Substring(0, $slash)
-    $info = Get-ChildEntry $parent $native.Substring($slash + 1)
-    if ($null -eq $info) {
-        $Errors.Add(('{0}: not found' -f $native))
-        return
-    }
-    if (Test-ReparsePoint $info) {
-        $Errors.Add(('{0} is a symbolic link; give the real folder' -f $native))
-        return
-    }
-    if (-not ($info -is [IO.DirectoryInfo])) {
-        $Errors.Add(('{0} is not a folder' -f $native))
-        return
-    }
     $owner = @{ user = $null; sid = $null }
+    $base = Get-PathRoot $native
     foreach ($user in $Users) {
         if (Test-Below $native $user.home) {
             $owner = @{ user = $user.user; sid = $user.sid }
+            $base = $user.home
         }
     }
-    $ini = Get-ChildEntry $info.FullName 'profiles.ini'
-    $prefs = Get-ChildEntry $info.FullName 'prefs.js'
+    $parts = @($native.Substring($base.TrimEnd('\').Length).Split('\') | Where-Object { $_ })
+    $where = Resolve-Below $base $parts
+    if ($null -ne $where.symlink) {
+        $Errors.Add(('{0}: {1} is a junction or a symbolic link; give the real folder' -f $native, $where.symlink))
+        return
+    }
+    if ($null -eq $where.path) {
+        $Errors.Add(('{0}: not found, or not a folder' -f $native))
+        return
+    }
+    $ini = Get-ChildEntry $where.path 'profiles.ini'
+    $prefs = Get-ChildEntry $where.path 'prefs.js'
     if ($null -ne $ini -and -not ($ini -is [IO.DirectoryInfo]) -and $null -eq $prefs) {
-        Add-Root $parent $info.Name 'explicit' $owner $MaxBytes $false $Roots $Profiles
+        Add-Root $base ($parts -join '\') 'explicit' $owner $MaxBytes $false $Roots $Profiles
     }
     elseif ($null -ne $prefs) {
-        $Profiles.Add((Get-ProfileSnapshot $parent @($info.Name) $null $owner $true $MaxBytes $false))
+        $Profiles.Add((Get-ProfileSnapshot $base $parts $null $owner $true $MaxBytes $false))
     }
     else {
         $Errors.Add(('{0} holds neither prefs.js nor profiles.ini' -f $native))
     }
+}
+
+function New-Budget {
+    # What this run may still read; profile_left is reset for each profile.
+    param($Request)
+    $budget = @{ clock = [Diagnostics.Stopwatch]::StartNew() }
+    foreach ($name in $DefaultBudget.Keys) {
+        $budget[$name] = [long]$DefaultBudget[$name]
+        if (Get-Field $Request $name) {
+            $budget[$name] = [long](Get-Field $Request $name)
+        }
+    }
+    $budget.profile_left = $budget.max_profile_bytes
+    $budget.run_left = $budget.max_run_bytes
+    $budget.entries_left = $budget.max_run_entries
+    $budget.profiles_left = $budget.max_profiles
+    return $budget
 }
 
 function Invoke-Collect {
@@ -600,12 +606,14 @@ function Invoke-Collect {
     if (Get-Field $Request 'max_file_bytes') {
         $maxBytes = [long](Get-Field $Request 'max_file_bytes')
     }
+    # Read by the functions below (PowerShell's scopes are dynamic).
+    $Budget = New-Budget $Request
     $errors = New-Object -TypeName 'Collections.Generic.List[string]'
     $roots = New-Object -TypeName 'Collections.Generic.List[object]'
     $profiles = New-Object -TypeName 'Collections.Generic.List[object]'
     $response = @{ protocol = $Protocol; os = 'windows'; sep = '\'; errors = $errors; roots = $roots; profiles = $profiles }
     $users = Get-UserHome $errors
-    $paths = @(Get-Field $Request 'profiles')
+    $paths = Get-ListField $Request 'profiles'
     if ($paths.Count -gt 0) {
         foreach ($path in $paths) {
             try {
@@ -617,7 +625,7 @@ function Invoke-Collect {
         }
         return $response
     }
-    $candidates = @(Get-Field $Request 'root_candidates')
+    $candidates = Get-ListField $Request 'root_candidates'
     $names = $null
     if ($Request.ContainsKey('users') -and $null -ne $Request['users']) {
         $names = @($Request['users'])
@@ -628,18 +636,4 @@ function Invoke-Collect {
     return $response
 }
 
-try {
-    Add-Type -AssemblyName System.Web.Extensions
-    $serializer = New-Object -TypeName Web.Script.Serialization.JavaScriptSerializer
-    $serializer.MaxJsonLength = [int]::MaxValue
-    $request = $serializer.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)))
-    $response = Invoke-Collect $request
-}
-catch {
-    $response = @{
-        protocol = $Protocol
-        fatal = 'collect.ps1 line {0}: {1}' -f $_.InvocationInfo.ScriptLineNumber, (Get-InnerException $_).Message
-    }
-}
-$json = ConvertTo-Json -InputObject $response -Depth 32 -Compress
-'RECTORAT-TB-RESPONSE ' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
+Invoke-Script 'collect' { param($Request) Invoke-Collect $Request }

@@ -1,102 +1,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# Commit: apply a commit request on a Windows host. Windows PowerShell 5.1.
+# Commit: apply a commit request on a Windows host. Windows PowerShell 5.1,
+# run after prelude.ps1 (which reads the request and prints the response).
 # Twin of plugins/module_utils/commit.py (POSIX) and of tests/windows/twin.py;
 # the protocol is in docs/design.md.
 # Per profile: hold parent.lock as Thunderbird does, so that it cannot start
-# meanwhile; check every guard (the file is still the one collect read) before
-# writing anything; keep a backup; replace each file atomically with
-# [IO.File]::Replace, which keeps the file's ACL. Bytes only, never text.
-# Argument: the request, base64 of its UTF-8 JSON. Output: one line,
-# "RECTORAT-TB-RESPONSE " + base64 of the UTF-8 JSON response.
-param([string]$RequestB64)
+# meanwhile; check every guard (the file is still the one collect read, owned
+# as it was, not read-only) before writing anything; keep a backup; replace
+# each file with [IO.File]::Replace, which keeps the file's ACL. Bytes only.
 
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-
-$Protocol = 1
 $Allowed = @('prefs.js', 'user.js', 'folderCache.json')
-
-function Get-InnerException {
-    param($ErrorRecord)
-    $ex = $ErrorRecord.Exception
-    while ($ex -is [Management.Automation.MethodInvocationException] -and $null -ne $ex.InnerException) {
-        $ex = $ex.InnerException
-    }
-    return $ex
-}
-
-function Get-Field {
-    # A member of a deserialized JSON object, $null when absent (a list
-    # comes out unrolled: wrap the call in @() to get an array).
-    param($Map, [string]$Name)
-    if ($null -ne $Map -and $Map.ContainsKey($Name)) {
-        return $Map[$Name]
-    }
-    return $null
-}
-
-function Test-ReparsePoint {
-    param([IO.FileSystemInfo]$Info)
-    return [bool]($Info.Attributes -band [IO.FileAttributes]::ReparsePoint)
-}
-
-function Test-SharingViolation {
-    param($Exception)
-    return ($Exception -is [IO.IOException]) -and (($Exception.HResult -band 0xFFFF) -in @(32, 33))
-}
-
-function Get-ChildEntry {
-    # The entry named $Name in folder $Dir, matched without regard to case;
-    # $null when it does not exist.
-    param([string]$Dir, [string]$Name)
-    if ($Name.IndexOfAny([char[]]'*?') -ge 0) {
-        return $null
-    }
-    try {
-        $found = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFileSystemInfos($Name)
-    }
-    catch {
-        $ex = Get-InnerException $_
-        if ($ex -is [IO.DirectoryNotFoundException]) {
-            return $null
-        }
-        throw $ex
-    }
-    foreach ($info in $found) {
-        if ($info.Name -ieq $Name) {
-            return $info
-        }
-    }
-    if ($found.Count -gt 0) {
-        return $found[0]
-    }
-    return $null
-}
-
-function Read-RawFile {
-    param([string]$Path)
-    $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
-    $stream = [IO.File]::Open($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share)
-    try {
-        $buffer = New-Object -TypeName IO.MemoryStream
-        $stream.CopyTo($buffer)
-        return , $buffer.ToArray()
-    }
-    finally {
-        $stream.Dispose()
-    }
-}
-
-function Get-Sha256Hex {
-    param([byte[]]$Data)
-    $sha = New-Object -TypeName Security.Cryptography.SHA256CryptoServiceProvider
-    try {
-        return [BitConverter]::ToString($sha.ComputeHash($Data)).Replace('-', '').ToLowerInvariant()
-    }
-    finally {
-        $sha.Dispose()
-    }
-}
+# Temp files this script makes: .<file>[.<stamp>.bak|.old].rectorat-<pid>.tmp
+# ([0-9], not \d: .NET's \d matches every Unicode digit, which [int] refuses).
+$TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$'
 
 function New-Refusal {
     # An exception carrying the protocol status of the profile.
@@ -116,11 +31,11 @@ function Resolve-ProfileFolder {
         $parts = $path.Substring($base.Length + 1).Split('\')
     }
     else {
-        $slash = $path.LastIndexOf('\')
-        $base = $path.Substring(0, $slash)
-        $parts = @($path.Substring($slash + 1))
+        $split = Split-NativePath $path
+        $base = $split.parent
+        $parts = @($split.name)
     }
-    $current = $base
+    $current = $base.TrimEnd('\')
     $walked = New-Object -TypeName 'Collections.Generic.List[string]'
     foreach ($part in $parts) {
         if (-not $part) {
@@ -143,17 +58,22 @@ function Resolve-ProfileFolder {
 }
 
 function Open-ProfileLock {
-    # Open (or create) parent.lock sharing nothing, as Thunderbird does; it is
-    # deleted when closed, as Thunderbird's is. Refused while Thunderbird runs.
+    # Hold parent.lock sharing nothing, as Thunderbird does; refused while
+    # Thunderbird runs. Only a parent.lock this run creates is deleted when
+    # closed: Thunderbird keeps its own and reads its time.
     param([string]$Dir)
     $existing = Get-ChildEntry $Dir 'parent.lock'
     if ($null -ne $existing -and (Test-ReparsePoint $existing)) {
         throw (New-Refusal 'error' 'parent.lock is a symbolic link')
     }
+    $path = $Dir + '\parent.lock'
+    $access = [IO.FileAccess]::ReadWrite
     try {
-        return New-Object -TypeName IO.FileStream -ArgumentList @(
-            ($Dir + '\parent.lock'), [IO.FileMode]::OpenOrCreate, [IO.FileAccess]::ReadWrite,
-            [IO.FileShare]::None, 1, [IO.FileOptions]::DeleteOnClose)
+        if ($null -eq $existing) {
+            return New-Object -TypeName IO.FileStream -ArgumentList @(
+                $path, [IO.FileMode]::CreateNew, $access, [IO.FileShare]::None, 1, [IO.FileOptions]::DeleteOnClose)
+        }
+        return New-Object -TypeName IO.FileStream -ArgumentList @($path, [IO.FileMode]::Open, $access, [IO.FileShare]::None)
     }
     catch {
         $ex = Get-InnerException $_
@@ -165,9 +85,11 @@ function Open-ProfileLock {
 }
 
 function Test-Guard {
-    # Bytes of each file to write, after checking every guard.
-    param([string]$Dir, $Writes)
+    # Bytes of each file to write, after checking every guard under the lock:
+    # the same bytes as collect read, not read-only, owned as the folder is.
+    param([string]$Dir, $Writes, [long]$MaxBytes)
     $current = @{}
+    $folderOwner = Get-FolderOwner $Dir
     foreach ($write in $Writes) {
         $name = [string](Get-Field $write 'rel')
         if ($Allowed -notcontains $name) {
@@ -183,8 +105,23 @@ function Test-Guard {
             if ($info -is [IO.DirectoryInfo]) {
                 throw (New-Refusal 'error' ('{0} is not a regular file' -f $name))
             }
-            $data = Read-RawFile $info.FullName
-            $actual = Get-Sha256Hex $data
+            if (($info.Attributes -band [IO.FileAttributes]::ReadOnly) -ne 0) {
+                throw (New-Refusal 'error' ('{0} is read-only (locked by an administrator?); nothing written' -f $name))
+            }
+            $size = Get-Field $write 'expect_size'
+            if ($null -ne $size -and $info.Length -ne $size) {
+                throw (New-Refusal 'conflict' ('{0} changed since it was read (its size); nothing written, run again' -f $name))
+            }
+            $read = Read-RawFile $info.FullName $MaxBytes
+            if (Test-ForeignOwner $read.owner $folderOwner) {
+                throw (New-Refusal 'error' ('{0} is owned by {1}, not by the owner of the profile folder ({2}); nothing written' -f @(
+                            $name, $read.owner, $folderOwner)))
+            }
+            $data = $read.data
+            $actual = 'larger than {0} bytes' -f $MaxBytes
+            if ($null -ne $data) {
+                $actual = Get-Sha256Hex $data
+            }
         }
         if ($actual -ne (Get-Field $write 'expect_sha256')) {
             throw (New-Refusal 'conflict' ('{0} changed since it was read; nothing written, run again' -f $name))
@@ -192,6 +129,48 @@ function Test-Guard {
         $current[$name] = @{ exists = ($null -ne $info); data = $data }
     }
     return $current
+}
+
+function Test-ProcessAlive {
+    param([int]$ProcessId)
+    try {
+        [Diagnostics.Process]::GetProcessById($ProcessId).Dispose()
+        return $true
+    }
+    catch {
+        return $false
+    }
+}
+
+function Remove-StaleTemp {
+    # Temp files of a run that was killed: their process is gone. The old
+    # bytes kept by a Replace that was cut short go back to their name.
+    param([string]$Dir)
+    $entries = (New-Object -TypeName IO.DirectoryInfo -ArgumentList $Dir).GetFiles()
+    foreach ($entry in $entries) {
+        $match = [regex]::Match($entry.Name, $TempPattern)
+        if (-not $match.Success -or (Test-ReparsePoint $entry)) {
+            continue
+        }
+        # This run has made no temp file here yet: one named with its own
+        # process id is left by an earlier process that had the same id.
+        $runId = [int]$match.Groups[3].Value
+        if ($runId -ne $PID -and (Test-ProcessAlive $runId)) {
+            continue
+        }
+        $target = $Dir + '\' + $match.Groups[1].Value
+        if ($match.Groups[2].Value -eq '.old' -and -not [IO.File]::Exists($target)) {
+            [IO.File]::Move($entry.FullName, $target)
+        }
+        else {
+            [IO.File]::Delete($entry.FullName)
+        }
+    }
+}
+
+function Get-TempName {
+    param([string]$Dir, [string]$Name)
+    return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir, $Name, $PID
 }
 
 function Write-NewFile {
@@ -211,21 +190,94 @@ function Write-NewFile {
     $stream.Dispose()
 }
 
+function Write-Backup {
+    # The backup, written under a temp name and then moved into place, so
+    # that its name never holds part of a file. A backup of that name left
+    # by a run earlier in the same second is kept if it holds these very
+    # bytes. $true when this run made it.
+    param([string]$Dir, [string]$Name, [byte[]]$Data, [long]$MaxBytes)
+    $existing = Get-ChildEntry $Dir $Name
+    if ($null -ne $existing) {
+        $read = $null
+        if (-not ($existing -is [IO.DirectoryInfo]) -and -not (Test-ReparsePoint $existing)) {
+            $read = Read-RawFile $existing.FullName $MaxBytes
+        }
+        if ($null -ne $read -and $null -ne $read.data -and (Get-Sha256Hex $read.data) -eq (Get-Sha256Hex $Data)) {
+            return $false
+        }
+        throw (New-Refusal 'error' ('{0} already exists and holds other bytes; nothing written, run again' -f $Name))
+    }
+    $tmp = Get-TempName $Dir $Name
+    Write-NewFile $tmp $Data
+    try {
+        [IO.File]::Move($tmp, $Dir + '\' + $Name)
+    }
+    catch {
+        [IO.File]::Delete($tmp)
+        throw
+    }
+    return $true
+}
+
+function Invoke-Replace {
+    # [IO.File]::Replace, keeping the old file under $Old: with no backup
+    # name, a Replace that fails half-way deletes it. If it failed after
+    # moving the old file aside, the old file goes back to its name.
+    param([string]$Source, [string]$Target, [string]$Old)
+    try {
+        [IO.File]::Replace($Source, $Target, $Old)
+    }
+    catch {
+        if (-not [IO.File]::Exists($Target) -and [IO.File]::Exists($Old)) {
+            [IO.File]::Move($Old, $Target)
+        }
+        throw
+    }
+}
+
+function Restore-Replaced {
+    # Give each replaced file its old bytes again (kept by Invoke-Replace), or
+    # remove it when it is new; $false if any could not be.
+    param([string]$Dir, $Names, $Current)
+    $ok = $true
+    foreach ($name in $Names) {
+        $target = $Dir + '\' + $name
+        $old = Get-TempName $Dir ($name + '.old')
+        try {
+            if ($Current[$name].exists) {
+                [IO.File]::Delete($target)
+                [IO.File]::Move($old, $target)
+            }
+            else {
+                [IO.File]::Delete($target)
+            }
+        }
+        catch {
+            $ok = $false
+        }
+    }
+    return $ok
+}
+
 function Invoke-ProfileCommit {
-    param($Entry, [bool]$Backup, [string]$Stamp)
+    param($Entry, [bool]$Backup, [string]$Stamp, [long]$MaxBytes)
     $result = @{
         path = Get-Field $Entry 'path'; status = 'written'; error = $null
         written = New-Object -TypeName 'Collections.Generic.List[string]'
         backups = New-Object -TypeName 'Collections.Generic.List[string]'
     }
     $lock = $null
+    $dir = $null
+    $made = New-Object -TypeName 'Collections.Generic.List[string]'
     $temps = @{}
-    $swapped = $false
+    $current = @{}
+    $replaced = New-Object -TypeName 'Collections.Generic.List[string]'
     try {
-        $dir = Resolve-ProfileFolder $Entry
+        $dir = ConvertTo-LongPath (Resolve-ProfileFolder $Entry)
         $lock = Open-ProfileLock $dir
-        $writes = @(Get-Field $Entry 'writes')
-        $current = Test-Guard $dir $writes
+        $writes = Get-ListField $Entry 'writes'
+        Remove-StaleTemp $dir
+        $current = Test-Guard $dir $writes $MaxBytes
         # Every backup and every new file is written in full before the first
         # file is replaced, so a failure leaves the profile as it was.
         foreach ($write in $writes) {
@@ -233,24 +285,38 @@ function Invoke-ProfileCommit {
             $state = $current[$name]
             if ($Backup -and $state.exists) {
                 $backupName = '{0}.{1}.bak' -f $name, $Stamp
-                Write-NewFile ($dir + '\' + $backupName) $state.data
+                if (Write-Backup $dir $backupName $state.data $MaxBytes) {
+                    $made.Add($backupName)
+                }
                 $result.backups.Add($backupName)
             }
-            $tmp = '{0}\.{1}.rectorat-{2}.tmp' -f $dir, $name, $PID
+            $tmp = Get-TempName $dir $name
             Write-NewFile $tmp ([Convert]::FromBase64String([string](Get-Field $write 'b64')))
             $temps[$name] = $tmp
         }
-        $swapped = $true
         foreach ($write in $writes) {
             $name = [string](Get-Field $write 'rel')
+            $target = $dir + '\' + $name
             if ($current[$name].exists) {
-                [IO.File]::Replace($temps[$name], ($dir + '\' + $name), [NullString]::Value)
+                Invoke-Replace $temps[$name] $target (Get-TempName $dir ($name + '.old'))
             }
             else {
-                [IO.File]::Move($temps[$name], ($dir + '\' + $name))
+                [IO.File]::Move($temps[$name], $target)
             }
             $temps.Remove($name)
-            $result.written.Add($name)
+            $replaced.Add($name)
+        }
+        $result.written.AddRange($replaced)
+        $replaced.Clear()
+        foreach ($name in $result.written) {
+            # A leftover is removed by the next run (Remove-StaleTemp).
+            $old = Get-TempName $dir ($name + '.old')
+            try {
+                [IO.File]::Delete($old)
+            }
+            catch {
+                Write-Verbose ('{0} is left for the next run' -f $old)
+            }
         }
     }
     catch {
@@ -260,13 +326,14 @@ function Invoke-ProfileCommit {
             $result.status = $ex.Data['status']
         }
         $result.error = $ex.Message
-        if (-not $swapped) {
-            foreach ($backupName in $result.backups) {
-                if ([IO.File]::Exists($dir + '\' + $backupName)) {
-                    [IO.File]::Delete($dir + '\' + $backupName)
-                }
+        if (Restore-Replaced $dir $replaced $current) {
+            foreach ($backupName in $made) {
+                [IO.File]::Delete($dir + '\' + $backupName)
             }
             $result.backups.Clear()
+        }
+        else {
+            $result.error = '{0}; putting the old bytes of {1} back failed too: the backups hold them' -f $ex.Message, ($replaced -join ', ')
         }
     }
     finally {
@@ -288,28 +355,28 @@ function Invoke-Commit {
     if ($null -ne (Get-Field $Request 'backup')) {
         $backup = [bool](Get-Field $Request 'backup')
     }
+    $maxBytes = [long]$DefaultMaxFileBytes
+    if (Get-Field $Request 'max_file_bytes') {
+        $maxBytes = [long](Get-Field $Request 'max_file_bytes')
+    }
     $stamp = [string](Get-Field $Request 'stamp')
     $results = New-Object -TypeName 'Collections.Generic.List[object]'
-    foreach ($entry in @(Get-Field $Request 'profiles')) {
-        if ($null -ne $entry) {
-            $results.Add((Invoke-ProfileCommit $entry $backup $stamp))
+    foreach ($entry in (Get-ListField $Request 'profiles')) {
+        if ($null -eq $entry) {
+            continue
+        }
+        try {
+            $results.Add((Invoke-ProfileCommit $entry $backup $stamp $maxBytes))
+        }
+        catch {
+            # Kept to its own profile, whatever failed.
+            $results.Add(@{
+                    path = Get-Field $entry 'path'; status = 'error'; error = (Get-InnerException $_).Message
+                    written = @(); backups = @()
+                })
         }
     }
     return @{ protocol = $Protocol; profiles = $results }
 }
 
-try {
-    Add-Type -AssemblyName System.Web.Extensions
-    $serializer = New-Object -TypeName Web.Script.Serialization.JavaScriptSerializer
-    $serializer.MaxJsonLength = [int]::MaxValue
-    $request = $serializer.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)))
-    $response = Invoke-Commit $request
-}
-catch {
-    $response = @{
-        protocol = $Protocol
-        fatal = 'commit.ps1 line {0}: {1}' -f $_.InvocationInfo.ScriptLineNumber, (Get-InnerException $_).Message
-    }
-}
-$json = ConvertTo-Json -InputObject $response -Depth 32 -Compress
-'RECTORAT-TB-RESPONSE ' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
+Invoke-Script 'commit' { param($Request) Invoke-Commit $Request }

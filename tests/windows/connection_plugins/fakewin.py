@@ -5,7 +5,8 @@ the Python twin of the scripts (tests/windows/twin.py).
 
 It accepts only what the action plugin must send: the encoded bootstrap of
 plugin_utils/windows_host.py, with, on stdin, one of the collection's two
-scripts, byte for byte, and a JSON request. Anything else fails, as it would
+scripts behind the prelude (powershell/prelude.ps1), byte for byte, and a
+JSON request. Anything else fails, as it would
 on a real host. Each command is logged (one JSON line) to ``fakewin_log``.
 """
 
