@@ -5,8 +5,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "windows"))
 
-# Lines printed at the end of the run (sizes and counts of the envelopes).
-FIGURES = []
+from wire_figures import FIGURES  # noqa: E402  (tests/winrm, put on the path just above)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from conftest import FIGURES
+from wire_figures import FIGURES
 from playbook import run_playbook
 from test_windows_flow import ALICE_FIRST, ALICE_SECOND, BOB_PROFILE, build_alice_and_bob
 from treestate import tree_state
