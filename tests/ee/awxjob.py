@@ -18,6 +18,7 @@ import subprocess
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EE_DIR = os.path.join(REPO, ".tmp", "ee")
 # The podman settings of this kind of machine (docs: scripts/build-ee).
+PLAYBOOK = "thunderbird_offline.yml"
 PODMAN = ["podman", "run", "--rm", "--runtime", "runc", "--network", "host"]
 
 
@@ -47,7 +48,7 @@ def write_private_data_dir(path, playbook, inventory, extravars, ssh_key, envvar
     """The private data dir AWX makes for a job: project/, inventory/, env/."""
     for sub in ("project", "inventory", "env"):
         os.makedirs(os.path.join(path, sub), exist_ok=True)
-    with open(os.path.join(path, "project", "site.yml"), "w") as f:
+    with open(os.path.join(path, "project", PLAYBOOK), "w") as f:
         f.write(playbook)
     with open(os.path.join(path, "inventory", "hosts.json"), "w") as f:
         json.dump(inventory, f, indent=1)
@@ -63,7 +64,7 @@ def run_job(image, private_data_dir, cmdline, mounts=(), timeout=600):
     """transmit | worker | process; returns the Job as process wrote it."""
     env = podman_env()
     transmit = PODMAN + ["-i", "--user", "0", "-v", "%s:/job" % private_data_dir, image,
-                         "ansible-runner", "transmit", "/job", "-p", "site.yml", "--cmdline", cmdline]
+                         "ansible-runner", "transmit", "/job", "-p", PLAYBOOK, "--cmdline", cmdline]
     worker = PODMAN + ["-i"] + [a for m in mounts for a in ("-v", m)] + [
         image, "ansible-runner", "worker", "--private-data-dir=/runner"]
     out = os.path.join(private_data_dir, "processed")

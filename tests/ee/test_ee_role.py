@@ -99,10 +99,12 @@ def jobs(image, ssh_fleet, tmp_path_factory):
         job_dir = tmp / name
         awxjob.write_private_data_dir(
             str(job_dir), PLAYBOOK, inventory(ssh_fleet),
-            {"thunderbird_offline_report_dir": "/reports/" + name}, ssh_fleet["key"],
+            # As the README's job templates: AWX adds awx_job_id to the extra vars.
+            {"thunderbird_offline_report_dir": "/reports/job-{{ awx_job_id }}", "awx_job_id": name},
+            ssh_fleet["key"],
             {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
         job = awxjob.run_job(image, str(job_dir), cmdline, mounts=["%s:/reports" % reports])
-        out[name] = {"job": job, "rows": read_csv(reports / name / "thunderbird_offline.csv"),
+        out[name] = {"job": job, "rows": read_csv(reports / ("job-" + name) / "thunderbird_offline.csv"),
                      "homes": fleet.hash_homes(PREFIX, BASE)}
     out["before"] = before
     out["reports"] = reports
@@ -155,8 +157,8 @@ def test_the_job_ran_in_the_image_over_ssh_as_the_admin_with_sudo(jobs, ssh_flee
     changed = fleet.compare(jobs["before"], apply["homes"])["changed"]
     assert "home/%sbruno/.thunderbird/b2runo00.default-esr/prefs.js" % PREFIX in changed, changed
     # The report was written in the container, by its user, into the mount.
-    assert (jobs["reports"] / "apply" / "thunderbird_offline.csv").stat().st_uid == EE_USER
-    assert (jobs["reports"] / "apply" / "thunderbird_offline.html").is_file()
+    assert (jobs["reports"] / "job-apply" / "thunderbird_offline.csv").stat().st_uid == EE_USER
+    assert (jobs["reports"] / "job-apply" / "thunderbird_offline.html").is_file()
 
 
 def test_apply_fixes_then_a_second_apply_changes_nothing(jobs):
