@@ -84,18 +84,18 @@ def inventory(ssh):
 
 @pytest.fixture(scope="module")
 def jobs(image, ssh_fleet, tmp_path_factory):
-    """Job template "check" (--check --diff), then "apply" twice; each writes
+    """Job template "check", then "apply" twice, as the README's; each writes
     its report below the folder mounted at /reports in the worker."""
     tmp = tmp_path_factory.mktemp("ee-jobs")
     reports = tmp / "reports"
     reports.mkdir()
     os.chown(str(reports), EE_USER, 0)
     before = fleet.hash_homes(PREFIX, BASE)
-    # What the machine credential gives AWX's command line: user, become.
-    credential = "-u %s --become --become-method sudo" % ssh_fleet["admin"]
+    # AWX's command line: the machine credential's user and become, "Show
+    # Changes" (--diff), and --check for the job type Check.
+    template = "-u %s --become --become-method sudo --diff" % ssh_fleet["admin"]
     out = {}
-    for name, cmdline in (("check", credential + " --check --diff"), ("apply", credential),
-                          ("again", credential)):
+    for name, cmdline in (("check", template + " --check"), ("apply", template), ("again", template)):
         job_dir = tmp / name
         awxjob.write_private_data_dir(
             str(job_dir), PLAYBOOK, inventory(ssh_fleet),
@@ -150,7 +150,7 @@ def test_the_job_ran_in_the_image_over_ssh_as_the_admin_with_sudo(jobs, ssh_flee
     # and ran ansible-playbook with the credential's user and become.
     (shell,) = [part for part in apply["job"].command["command"] if "ansible-playbook" in part]
     assert apply["job"].command["command"][0] == "ssh-agent"
-    assert "ansible-playbook -u %s --become --become-method sudo" % ssh_fleet["admin"] in shell
+    assert "ansible-playbook -u %s --become --become-method sudo --diff -i" % ssh_fleet["admin"] in shell
     assert apply["job"].command["cwd"] == "/runner/project"
     # The module wrote the users' files on this machine, which the container
     # does not hold: it reached them over ssh, as root through sudo.
