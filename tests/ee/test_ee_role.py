@@ -10,10 +10,13 @@ scripts/build-ee, as CI does on every submission."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
+import yaml
 
 import awxjob
 import fleet
@@ -72,6 +75,15 @@ def ssh_fleet(tmp_path_factory):
             door.teardown()
 
 
+def readme_extra_vars():
+    """The job templates' extra variables, as the README gives them."""
+    with open(os.path.join(awxjob.REPO, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("## Tarball and execution environment"):]
+    block = re.search(r"Extra variables.*?```yaml\n(.*?)```", section, re.S).group(1)
+    return yaml.safe_load(textwrap.dedent(block))
+
+
 def inventory(ssh):
     """fleet.py's two workstations, reached over ssh instead of locally."""
     hosts = fleet.inventory(PREFIX)["workstations"]["hosts"]
@@ -85,11 +97,13 @@ def inventory(ssh):
 @pytest.fixture(scope="module")
 def jobs(image, ssh_fleet, tmp_path_factory):
     """Job template "check", then "apply" twice, as the README's; each writes
-    its report below the folder mounted at /reports in the worker."""
+    its report below the README's report folder, mounted into the worker."""
     tmp = tmp_path_factory.mktemp("ee-jobs")
     reports = tmp / "reports"
     reports.mkdir()
     os.chown(str(reports), EE_USER, 0)
+    extra_vars = readme_extra_vars()
+    mount = "%s:%s:z" % (reports, os.path.dirname(extra_vars["thunderbird_offline_report_dir"]))
     before = fleet.hash_homes(PREFIX, BASE)
     # AWX's command line: the machine credential's user and become, "Show
     # Changes" (--diff), and --check for the job type Check.
@@ -99,11 +113,10 @@ def jobs(image, ssh_fleet, tmp_path_factory):
         job_dir = tmp / name
         awxjob.write_private_data_dir(
             str(job_dir), PLAYBOOK, inventory(ssh_fleet),
-            # As the README's job templates: AWX adds awx_job_id to the extra vars.
-            {"thunderbird_offline_report_dir": "/reports/job-{{ awx_job_id }}", "awx_job_id": name},
-            ssh_fleet["key"],
+            # AWX adds awx_job_id to the job template's extra vars.
+            dict(extra_vars, awx_job_id=name), ssh_fleet["key"],
             {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
-        job = awxjob.run_job(image, str(job_dir), cmdline, mounts=["%s:/reports" % reports])
+        job = awxjob.run_job(image, str(job_dir), cmdline, mounts=[mount])
         out[name] = {"job": job, "rows": read_csv(reports / ("job-" + name) / "thunderbird_offline.csv"),
                      "homes": fleet.hash_homes(PREFIX, BASE)}
     out["before"] = before
@@ -114,6 +127,10 @@ def jobs(image, ssh_fleet, tmp_path_factory):
 def read_csv(path):
     with open(str(path), encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def damien_imap(rows):
+    return dict((r["server"], r["category"]) for r in rows if r["user"] == PREFIX + "damien" and r["type"] == "imap")
 
 
 def statuses(rows, host):
@@ -139,8 +156,12 @@ def test_check_job_changes_nothing_on_the_workstations_and_writes_the_report(job
     assert fleet.compare(jobs["before"], check["homes"]) == {"changed": [], "added": [], "removed": [], "backups": {}}
     assert {r["mode"] for r in check["rows"]} == {"check"}
     assert statuses(check["rows"], "poste-01") == {"alice": "unchanged", "bruno": "would_change", "chloe": "unchanged"}
+    # The README's extra vars limit the changes to imap.ac-exemple.fr: damien's
+    # other servers are reported as not ready and left alone.
     assert statuses(check["rows"], "poste-02") == {
-        "damien": "would_change", "elise": "skipped_running", "fanny": "error"}
+        "damien": "unchanged", "elise": "skipped_running", "fanny": "error"}
+    assert damien_imap(check["rows"]) == {"imap.college-exemple.fr": "imap_not_ready",
+                                          "imap.perso.example": "imap_not_ready"}
     assert '+user_pref("mail.server.server1.offline_download", true);' in check["job"].stdout
 
 
@@ -164,15 +185,21 @@ def test_the_job_ran_in_the_image_over_ssh_as_the_admin_with_sudo(jobs, ssh_flee
 def test_apply_fixes_then_a_second_apply_changes_nothing(jobs):
     apply, again = jobs["apply"], jobs["again"]
     assert (apply["job"].status, again["job"].status) == ("successful", "successful")
+    assert apply["job"].recap("poste-01")["changed"] == 1, apply["job"].stdout
+    # poste-02: elise's Thunderbird is open, fanny's prefs.js is broken and
+    # damien's servers are not in the README's thunderbird_offline_servers.
+    assert apply["job"].recap("poste-02")["changed"] == 0, apply["job"].stdout
+    assert not [path for path in fleet.compare(jobs["before"], apply["homes"])["changed"]
+                if not path.startswith("home/%sbruno/" % PREFIX)]
     for host in ("poste-01", "poste-02"):
-        assert apply["job"].recap(host)["changed"] == 1, apply["job"].stdout
         assert again["job"].recap(host)["changed"] == 0, again["job"].stdout
         assert again["job"].recap(host)["failed"] == 0
     assert {r["mode"] for r in apply["rows"]} == {"apply"}
     assert statuses(apply["rows"], "poste-01") == {"alice": "unchanged", "bruno": "changed", "chloe": "unchanged"}
     bruno = [r for r in apply["rows"] if r["user"] == PREFIX + "bruno" and r["type"] == "imap"][0]
     assert (bruno["backup_ready_before"], bruno["backup_ready"]) == ("false", "true")
-    assert statuses(again["rows"], "poste-02")["damien"] == "unchanged"
+    assert statuses(again["rows"], "poste-01")["bruno"] == "unchanged"
+    assert damien_imap(again["rows"]) == damien_imap(apply["rows"])
     assert again["homes"] == apply["homes"]
     print("\n".join(["in-image recap, apply:"] + apply["job"].recap_lines()
                     + ["in-image recap, second apply:"] + again["job"].recap_lines()))
