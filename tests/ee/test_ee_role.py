@@ -203,5 +203,6 @@ def test_apply_fixes_then_a_second_apply_changes_nothing(jobs):
     assert statuses(again["rows"], "poste-01")["bruno"] == "unchanged"
     assert damien_imap(again["rows"]) == damien_imap(apply["rows"])
     assert again["homes"] == apply["homes"]
-    print("\n".join(["in-image recap, apply:"] + apply["job"].recap_lines()
+    print("\n".join(["in-image recap, check:"] + jobs["check"]["job"].recap_lines()
+                    + ["in-image recap, apply:"] + apply["job"].recap_lines()
                     + ["in-image recap, second apply:"] + again["job"].recap_lines()))
