@@ -266,7 +266,7 @@ def test_execution_environment_definition_builds_a_context_with_the_tarball(buil
     # checkout's .tmp is left alone.
     work = tmp_path / "ee"
     shutil.copytree(REPO, str(work), ignore=lambda folder, names: [
-        n for n in names if folder == REPO and n not in ("execution-environment.yml", "meta")])
+        n for n in names if folder == REPO and n not in ("execution-environment.yml", "meta", "ee")])
     os.makedirs(os.path.dirname(str(work / extra["src"])))
     shutil.copy(built["tarball"], str(work / extra["src"]))
     context = tmp_path / "context"
