@@ -228,3 +228,13 @@ def run(params, check_mode):
         records.append(record)
     return records, diffs
 
+
+
+def describe_all(install_dirs=None):
+    """``autoconfig.describe`` of every installation found (read only)."""
+    out = []
+    for path in find_installations(install_dirs):
+        snap, install_fd, pref_fd = read_installation(path)
+        close(install_fd, pref_fd)
+        out.append(autoconfig.describe(snap))
+    return out

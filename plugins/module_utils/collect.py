@@ -20,7 +20,7 @@ import pwd
 import stat
 
 PROTOCOL = 1
-PROFILE_FILES = ("prefs.js", "user.js", "folderCache.json", "compatibility.ini")
+PROFILE_FILES = ("prefs.js", "user.js", "folderCache.json", "compatibility.ini", "rectorat-offline.json")
 ROOT_FILES = ("profiles.ini", "installs.ini")
 STORE_DIRS = ("ImapMail", "Mail")
 MAX_TREE_ENTRIES = 200000

@@ -222,3 +222,43 @@ def test_io_guard_stops_when_a_file_appeared_meanwhile(install):
         io.close(install_fd, pref_fd)
     assert record["status"] == "error" and "changed since it was read" in record["message"]
     assert (install / ac.CFG_NAME).read_bytes() == b"// someone else\n"
+
+
+def test_describe_reports_hook_and_site_autoconfig():
+    pref, cfg = script.render_prefs(ac.CFG_NAME), script.render_script(script.script_options(None, 0, 0, False, None))
+    assert ac.describe(snapshot())["hook"] == "absent"
+    installed = ac.describe(snapshot(dict(SITE, **{ac.PREF_NAME: pref}), {ac.CFG_NAME: cfg}))
+    assert (installed["hook"], installed["site_autoconfig"]) == ("installed", "site.cfg")
+    assert ac.describe(snapshot(cfg_files={ac.CFG_NAME: b"// other\n"}))["hook"] == "foreign"
+    assert ac.describe(snapshot(kind="snap"))["hook"] is None
+
+
+def test_at_start_facts_from_the_hook_report():
+    data = (b'{"completed": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:02Z", "folders_flagged": 3,'
+            b' "locked": ["a", "b"], "errors": ["x"], "accounts": [{"server": "server1", "hostname": "h",'
+            b' "folders": 4, "folders_flagged": 3, "offline_download": true, "extra": 1}]}')
+    facts = ac.at_start_facts(data)
+    assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "folders_flagged": 3, "locked": 2,
+                     "errors": ["x"], "error": None,
+                     "accounts": [{"server": "server1", "hostname": "h", "folders": 4, "folders_flagged": 3,
+                                   "offline_download": True}]}
+    assert ac.at_start_facts(None) is None
+    assert "does not parse" in ac.at_start_facts(b"{")["error"]
+    assert ac.at_start_facts(None, "rectorat-offline.json is a symbolic link")["error"].endswith("link")
+    assert "larger" in ac.at_start_facts(b" " * (ac.MAX_HOOK_REPORT + 1))["error"]
+
+
+def test_profile_facts_carry_the_hook_report_and_a_bad_report_refuses_nothing(tmp_path):
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, plan
+    profile = tmp_path / "p"
+    profile.mkdir()
+    (profile / "prefs.js").write_bytes(b'user_pref("mail.accountmanager.accounts", "");\n')
+    (profile / ac.HOOK_REPORT).write_bytes(b'{"completed": "t", "folders_flagged": 2}')
+    snap = collect.collect(plan.collect_request(None, [str(profile)]))
+    [record] = plan.plan(snap, plan.Options())["profiles"]
+    assert record["error"] is None and record["at_start"]["folders_flagged"] == 2
+    os.remove(str(profile / ac.HOOK_REPORT))
+    os.symlink("/etc/hostname", str(profile / ac.HOOK_REPORT))
+    snap = collect.collect(plan.collect_request(None, [str(profile)]))
+    [record] = plan.plan(snap, plan.Options())["profiles"]
+    assert record["error"] is None and "symbolic link" in record["at_start"]["error"]
