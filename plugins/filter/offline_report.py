@@ -22,7 +22,8 @@ def _host_result(hostvars, host, result_var):
 
 
 def offline_report(hostvars, hosts_all, hosts_active=None, check_mode=False, generated="",
-                   result_var="thunderbird_offline_result"):
+                   result_var="thunderbird_offline_result",
+                   autoconfig_var="thunderbird_offline_autoconfig_result"):
     """Rows, counts, CSV and HTML of the report over ``hosts_all``."""
     if not isinstance(hosts_all, (list, tuple)):
         raise AnsibleFilterError("offline_report: hosts_all must be a list of host names")
@@ -31,7 +32,8 @@ def offline_report(hostvars, hosts_all, hosts_active=None, check_mode=False, gen
     for host in hosts_all:
         result = _host_result(hostvars, host, result_var)
         entries.append({"host": str(host), "state": report.classify_host(host, result, host in active),
-                        "result": result})
+                        "result": result,
+                        "autoconfig": _host_result(hostvars, host, autoconfig_var)})
     return report.build(entries, check_mode=bool(check_mode), generated=str(generated or ""))
 
 

@@ -49,6 +49,8 @@ COUNTS = (
     ("imap_ready", u"IMAP prêts pour la sauvegarde", None),
     ("imap_fixed", u"IMAP corrigés ce passage", u"IMAP à corriger (simulation)"),
     ("imap_pending_running", u"IMAP en attente : Thunderbird ouvert", None),
+    ("imap_at_next_start", u"IMAP appliqués au prochain démarrage (Thunderbird ouvert)", None),
+    ("installations_covered", u"Installations de Thunderbird avec le réglage au démarrage", None),
     ("imap_not_ready", u"IMAP non prêts, hors périmètre", None),
     ("password_exposed", u"Mots de passe exposés (sans chiffrement)", None),
     ("errors", u"Erreurs (postes en échec, profils illisibles)", None),
@@ -76,6 +78,9 @@ CATEGORY_FR = {
     "host_error": u"Erreur du poste", "host_failed": u"Poste en échec",
     "host_unreachable": u"Poste injoignable", "host_not_run": u"Poste non traité",
     "host_empty": u"Poste sans profil Thunderbird",
+    "imap_at_next_start": u"IMAP appliqué au prochain démarrage (Thunderbird ouvert)",
+    "installation_covered": u"Installation avec le réglage au démarrage",
+    "installation_not_covered": u"Installation sans le réglage au démarrage",
 }
 
 _COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offline", "backup_ready")
@@ -137,7 +142,7 @@ def account_category(account, record, check_mode):
     if account.get("backup_ready"):
         return "imap_ready"
     if record.get("status") == "skipped_running" or record.get("running"):
-        return "imap_pending_running"
+        return "imap_at_next_start" if record.get("hook_covers") else "imap_pending_running"
     return "imap_not_ready"
 
 
@@ -211,10 +216,16 @@ def host_rows(entry, check_mode):
     facts = _facts(result)
     for error in facts.get("errors") or []:
         rows.append(dict(_blank(host, state, mode), category="host_error", message=str(error)))
+    installations = ((entry.get("autoconfig") or {}).get("installations")) or []
+    covered = any(i.get("status") in ("changed", "unchanged") for i in installations)
     for record in facts.get("profiles") or []:
-        rows.extend(profile_rows(host, state, record, check_mode, mode))
+        rows.extend(profile_rows(host, state, dict(record, hook_covers=covered), check_mode, mode))
     if not rows:
         rows.append(dict(_blank(host, state, mode), category="host_empty", message=u"no Thunderbird profile found"))
+    for item in installations:
+        category = "installation_covered" if item.get("status") in ("changed", "unchanged") else "installation_not_covered"
+        rows.append(dict(_blank(host, state, mode), category=category, message=u"%s (%s %s): %s, %s" % (
+            item.get("path"), item.get("kind"), item.get("version") or "", item.get("status"), item.get("message"))))
     return rows
 
 
@@ -238,6 +249,8 @@ def count(rows):
         "imap_ready": categories.count("imap_ready"),
         "imap_fixed": categories.count("imap_fixed") + categories.count("imap_to_fix"),
         "imap_pending_running": categories.count("imap_pending_running"),
+        "imap_at_next_start": categories.count("imap_at_next_start"),
+        "installations_covered": categories.count("installation_covered"),
         "imap_not_ready": categories.count("imap_not_ready"),
         "password_exposed": sum(1 for r in accounts if r["password_exposed"] == "true"),
         "errors": sum(1 for c in categories if c in ERROR_CATEGORIES),
@@ -382,6 +395,7 @@ _SCRIPT = u"""
   var CATEGORIES = {
     pop: ["pop"], imap_ready: ["imap_ready"], imap_fixed: ["imap_fixed", "imap_to_fix"],
     imap_pending_running: ["imap_pending_running"], imap_not_ready: ["imap_not_ready"],
+    imap_at_next_start: ["imap_at_next_start"], installations_covered: ["installation_covered"],
     errors: ["profile_error", "host_error", "host_failed"], unreachable: ["host_unreachable", "host_not_run"]
   };
 
