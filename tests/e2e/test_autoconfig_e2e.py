@@ -11,6 +11,7 @@ locked, the new account offline, the site script ran -> state: absent gives
 the installation back byte for byte.
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -29,15 +30,37 @@ KEPT_FOLDERS = ("INBOX", "Projets/2026", "Élèves")
 BODY_TIMEOUT = 90
 LOCKED = ("offline_download", "autosync_max_age_days", "limit_offline_message_size")
 
+ROLE_PLAYBOOK = """\
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  roles:
+    - role: rectorat.thunderbird.thunderbird_offline
+      vars:
+        thunderbird_offline_profiles: "{{ tb_profiles }}"
+        thunderbird_offline_install_dirs: ["{{ tb_install }}"]
+        thunderbird_offline_report_dir: "{{ result_file }}.report"
+  post_tasks:
+    - name: Hand the results to the test
+      ansible.builtin.copy:
+        content: "{{ {'offline': thunderbird_offline_result,
+                      'autoconfig': thunderbird_offline_autoconfig_result} | to_json }}"
+        dest: "{{ result_file }}"
+        mode: "0600"
+      check_mode: false
+      changed_when: false
+"""
+
 PLAYBOOK = """\
 - hosts: localhost
   connection: local
   gather_facts: false
   tasks:
-    - name: Offline settings in the profile files (skips a profile Thunderbird holds)
-      rectorat.thunderbird.thunderbird_offline:
+    - name: What the hook did at the last start, and the installation
+      rectorat.thunderbird.thunderbird_info:
         profiles: "{{ tb_profiles }}"
-      register: offline_result
+        install_dirs: ["{{ tb_install }}"]
+      register: info_result
       when: tb_profiles | length > 0
 
     - name: The hook in the installation copy
@@ -50,7 +73,7 @@ PLAYBOOK = """\
 
     - name: Hand the results to the test
       ansible.builtin.copy:
-        content: "{{ {'offline': offline_result, 'autoconfig': autoconfig_result} | to_json }}"
+        content: "{{ {'autoconfig': autoconfig_result, 'info': info_result} | to_json }}"
         dest: "{{ result_file }}"
         mode: "0600"
       check_mode: false
@@ -59,10 +82,12 @@ PLAYBOOK = """\
 
 
 def playbook(workdir, tag, install, profiles=(), state="present", lock=False, chain=False,
-             check=False):
-    path = os.path.join(workdir, "autoconfig.yml")
+             check=False, role=False):
+    """The role (``role=True``) or the module alone; returns the registered results,
+    the recap line and (role) the report's CSV rows."""
+    path = os.path.join(workdir, "role.yml" if role else "autoconfig.yml")
     with open(path, "w") as f:
-        f.write(PLAYBOOK)
+        f.write(ROLE_PLAYBOOK if role else PLAYBOOK)
     result_file = os.path.join(workdir, "result-%s.json" % tag)
     env = dict(os.environ, ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "ansible-tmp"),
                ANSIBLE_HOME=os.path.join(workdir, "ansible-home"), ANSIBLE_NOCOLOR="1",
@@ -79,6 +104,9 @@ def playbook(workdir, tag, install, profiles=(), state="present", lock=False, ch
         result = json.load(f)
     recap = [line for line in proc.stdout.splitlines() if "localhost" in line and "changed=" in line]
     result["recap"] = recap[-1] if recap else ""
+    if role:
+        with open(result_file + ".report/thunderbird_offline.csv", encoding="utf-8", newline="") as f:
+            result["rows"] = list(csv.DictReader(f))
     return result
 
 
@@ -204,19 +232,23 @@ def test_hook_keeps_held_profiles_new_accounts_and_unticked_boxes_offline(imap_s
     h.sync_profile(profile)
     assert sum(h.bodies_on_disk(profile).values()) == 0
 
-    # Held open (system Thunderbird, no hook) while the play runs.
+    # Held open (system Thunderbird, no hook) while the role runs.
     held = h.Thunderbird(profile)
     with held:
-        dry = playbook(e2e_dir, "check", lib, [profile], check=True)
+        dry = playbook(e2e_dir, "check", lib, [profile], check=True, role=True)
         assert dry["autoconfig"]["changed"] is True, dry
         assert ah.tree_bytes(tb_copy["root"]) == original, "--check wrote into the installation"
-        run = playbook(e2e_dir, "run", lib, [profile])
-        again = playbook(e2e_dir, "again", lib, [profile])
+        run = playbook(e2e_dir, "run", lib, [profile], role=True)
+        again = playbook(e2e_dir, "again", lib, [profile], role=True)
     assert run["offline"]["ansible_facts"]["thunderbird"]["profiles"][0]["status"] == "skipped_running"
     [inst] = run["autoconfig"]["installations"]
     assert (inst["status"], inst["kind"], inst["version"]) == ("changed", "tarball", "153.8.0"), inst
     assert again["autoconfig"]["installations"][0]["status"] == "unchanged"
     assert "changed=0" in again["recap"], again["recap"]
+    for result in (dry, run, again):
+        categories = [r["category"] for r in result["rows"]]
+        assert categories.count("imap_at_next_start") == 1 and "imap_pending_running" not in categories, categories
+        assert categories.count("installation_covered") == 1, categories
     assert os.path.exists(os.path.join(tb_copy["root"], "usr", "share", "thunderbird", "defaults",
                                        "pref", "00-rectorat-offline.js")), "not written through the link"
     assert sum(h.bodies_on_disk(profile).values()) == 0, "bodies before any start with the hook"
@@ -252,9 +284,13 @@ def test_hook_keeps_held_profiles_new_accounts_and_unticked_boxes_offline(imap_s
 
     # The play again: locked settings, and a site AutoConfig (conflict, then chained).
     site_files = add_site_autoconfig(lib)
-    conflict = playbook(e2e_dir, "conflict", lib, lock=True)
+    conflict = playbook(e2e_dir, "conflict", lib, [profile], lock=True)
     [inst] = conflict["autoconfig"]["installations"]
     assert inst["status"] == "conflict" and "site.cfg" in inst["message"], inst
+    info = conflict["info"]["ansible_facts"]["thunderbird"]
+    assert [(i["hook"], i["site_autoconfig"]) for i in info["installations"]] == [("installed", "site.cfg")]
+    at_start = info["profiles"][0]["at_start"]
+    assert at_start["completed"] and at_start["folders_flagged"] == len(KEPT_FOLDERS) + 1, at_start
     chained = playbook(e2e_dir, "chain", lib, lock=True, chain=True)
     assert chained["autoconfig"]["installations"][0]["status"] == "changed"
 
