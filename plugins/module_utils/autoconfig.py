@@ -234,8 +234,8 @@ def at_start_facts(data, error=None):
         return {"error": "%s is larger than %d bytes" % (script.REPORT_NAME, MAX_HOOK_REPORT)}
     try:
         report = json.loads(data.decode("utf-8"))
-        accounts = [dict((k, a.get(k)) for k in ("server", "hostname", "folders", "folders_flagged",
-                                                  "offline_download"))
+        keys = ("server", "hostname", "folders", "folders_flagged", "offline_download")
+        accounts = [dict((k, a.get(k)) for k in keys)
                     for a in report.get("accounts") or [] if isinstance(a, dict)]
         return {
             "time": report.get("updated") or report.get("started"),

@@ -229,7 +229,6 @@ def run(params, check_mode):
     return records, diffs
 
 
-
 def describe_all(install_dirs=None):
     """``autoconfig.describe`` of every installation found (read only)."""
     out = []

@@ -94,9 +94,11 @@ ansible_facts:
             path: {description: Installation folder., type: str}
             version: {description: Version from application.ini., type: str}
             kind: {description: "C(system), C(tarball), C(snap), C(flatpak) or C(windows).", type: str}
-            hook: {description: "C(installed), C(absent), C(foreign) (a file of the hook's name not written by the collection), or null (not readable).", type: str}
-            site_autoconfig: {description: Script named by another AutoConfig file (general.config.filename), else null., type: str}
-            error: {description: Why the installation could not be read, else null., type: str}
+            hook:
+              description: "C(installed), C(absent), C(foreign) (a file of the hook's name not written by the collection), or null (not readable)."
+              type: str
+            site_autoconfig: {description: "Script named by another AutoConfig file (general.config.filename), else null.", type: str}
+            error: {description: "Why the installation could not be read, else null.", type: str}
         profiles:
           description: One entry per profile found.
           type: list
@@ -117,13 +119,13 @@ ansible_facts:
                   in the profile), or null when the hook never ran there.
               type: dict
               contains:
-                time: {description: When the hook last wrote its report (UTC, ISO 8601)., type: str}
+                time: {description: "When the hook last wrote its report (UTC, ISO 8601).", type: str}
                 completed: {description: The hook ran its pass at mail-startup-done., type: bool}
                 accounts: {description: "IMAP accounts acted on: server, hostname, folders, folders_flagged, offline_download.", type: list, elements: dict}
                 folders_flagged: {description: Folders the hook flagged for offline use in that session., type: int}
                 locked: {description: Preferences the hook locked., type: int}
                 errors: {description: Errors the hook met (it never stops Thunderbird)., type: list, elements: str}
-                error: {description: Why the report could not be read, else null., type: str}
+                error: {description: "Why the report could not be read, else null.", type: str}
             status:
               description: C(unchanged) for thunderbird_info; see thunderbird_offline for the others.
               type: str

@@ -106,7 +106,7 @@ def test_snap_and_flatpak_are_unsupported_and_errors_pass_through():
     assert ac.plan_installation(snapshot(kind="snap"), params())["status"] == "unsupported"
     assert ac.plan_installation(snapshot(kind="flatpak"), params())["status"] == "unsupported"
     broken = dict(snapshot(), error="boom")
-    assert ac.plan_installation(broken, params()) ["status"] == "error"
+    assert ac.plan_installation(broken, params())["status"] == "error"
 
 
 def test_script_options_and_marker():
@@ -124,7 +124,7 @@ def test_script_is_valid_javascript(tmp_path):
     for chain in (None, {"file": "site.cfg", "obscure": 13}):
         path = tmp_path / "hook.js"
         path.write_bytes(script.render_script(script.script_options(["h"], 7, 100, True, chain)))
-        proc = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
+        proc = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
 
 
@@ -164,14 +164,14 @@ def test_io_present_absent_restores_exact_bytes_through_the_debian_link(install)
     assert records[0]["status"] == "changed" and len(diffs) == 2
     assert snapshot_of_tree(top) == before, "check mode wrote something"
 
-    records, _ = io.run(params(install_dirs=[str(install)]), check_mode=False)
+    records = io.run(params(install_dirs=[str(install)]), check_mode=False)[0]
     assert (records[0]["status"], records[0]["kind"], records[0]["version"]) == ("changed", "tarball", "153.8.0")
     pref = top / "usr" / "share" / "thunderbird" / "defaults" / "pref" / ac.PREF_NAME
     assert pref.exists() and (install / ac.CFG_NAME).exists()
     assert oct(os.stat(str(pref)).st_mode & 0o777) == "0o644"
     assert io.run(params(install_dirs=[str(install)]), check_mode=False)[0][0]["status"] == "unchanged"
 
-    records, _ = io.run(params(state="absent", install_dirs=[str(install)]), check_mode=False)
+    records = io.run(params(state="absent", install_dirs=[str(install)]), check_mode=False)[0]
     assert records[0]["status"] == "changed"
     assert snapshot_of_tree(top) == before
 
@@ -181,7 +181,7 @@ def test_io_keeps_owner_and_mode_of_its_own_file_when_updating(install):
     cfg = install / ac.CFG_NAME
     os.chmod(str(cfg), 0o640)
     os.chown(str(cfg), 0, 65534)
-    records, _ = io.run(params(install_dirs=[str(install)], lock=True), check_mode=False)
+    records = io.run(params(install_dirs=[str(install)], lock=True), check_mode=False)[0]
     assert records[0]["status"] == "changed"
     st = os.stat(str(cfg))
     assert (st.st_mode & 0o777, st.st_gid) == (0o640, 65534)
@@ -192,14 +192,14 @@ def test_io_keeps_owner_and_mode_of_its_own_file_when_updating(install):
 def test_io_refuses_a_link_another_user_controls(install):
     link = install / "defaults"
     os.lchown(str(link), 65534, 65534)
-    records, _ = io.run(params(install_dirs=[str(install)]), check_mode=False)
+    records = io.run(params(install_dirs=[str(install)]), check_mode=False)[0]
     assert records[0]["status"] == "error" and "belongs to uid 65534" in records[0]["message"]
     assert not (install / ac.CFG_NAME).exists()
 
 
 def test_io_refuses_a_folder_others_can_write(install):
     os.chmod(str(install), 0o777)
-    records, _ = io.run(params(install_dirs=[str(install)]), check_mode=False)
+    records = io.run(params(install_dirs=[str(install)]), check_mode=False)[0]
     assert records[0]["status"] == "error" and "written by group or others" in records[0]["message"]
 
 
@@ -207,7 +207,7 @@ def test_io_not_a_thunderbird_and_missing_folder(tmp_path):
     os.chmod(str(tmp_path), 0o755)
     empty = tmp_path / "empty"
     empty.mkdir()
-    records, _ = io.run(params(install_dirs=[str(empty), str(tmp_path / "missing")]), check_mode=False)
+    records = io.run(params(install_dirs=[str(empty), str(tmp_path / "missing")]), check_mode=False)[0]
     assert [r["status"] for r in records] == ["error", "error"]
     assert "holds no Thunderbird" in records[0]["message"]
 
