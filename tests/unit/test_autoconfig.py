@@ -262,3 +262,16 @@ def test_profile_facts_carry_the_hook_report_and_a_bad_report_refuses_nothing(tm
     snap = collect.collect(plan.collect_request(None, [str(profile)]))
     [record] = plan.plan(snap, plan.Options())["profiles"]
     assert record["error"] is None and "symbolic link" in record["at_start"]["error"]
+
+
+def test_discovery_keeps_folders_that_hold_a_thunderbird(tmp_path, monkeypatch):
+    for name, marker in (("thunderbird", "application.ini"), ("thunderbird-128", "thunderbird-bin"),
+                         ("thunderbird-notes", None)):
+        folder = tmp_path / "opt" / name
+        folder.mkdir(parents=True)
+        if marker:
+            (folder / marker).write_bytes(b"")
+    monkeypatch.setattr(io, "SEARCH", (str(tmp_path / "opt" / "thunderbird*"),))
+    assert io.find_installations() == [str(tmp_path / "opt" / "thunderbird"),
+                                       str(tmp_path / "opt" / "thunderbird-128")]
+    assert io.find_installations(["/x"]) == ["/x"]
