@@ -21,6 +21,7 @@ ARGUMENT_SPEC = {
     "path": {"type": "path", "required": True},
     "check_mode": {"type": "bool", "default": False},
     "result_var": {"type": "str", "default": "thunderbird_offline_result"},
+    "autoconfig_var": {"type": "str", "default": "thunderbird_offline_autoconfig_result"},
 }
 
 
@@ -51,7 +52,8 @@ class ActionModule(ActionBase):
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         folder = os.path.realpath(args["path"])
         entries = report.entries_from_hostvars(task_vars["hostvars"], task_vars["ansible_play_hosts_all"],
-                                               task_vars["ansible_play_hosts"], args["result_var"])
+                                               task_vars["ansible_play_hosts"], args["result_var"],
+                                               args["autoconfig_var"])
         generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         built = report.build(entries, check_mode=args["check_mode"], generated=generated)
         paths = dict((key, os.path.join(folder, name)) for key, name in FILES)

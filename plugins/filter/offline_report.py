@@ -11,11 +11,12 @@ from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import report
 
 
 def offline_report(hostvars, hosts_all, hosts_active=None, check_mode=False, generated="",
-                   result_var="thunderbird_offline_result"):
+                   result_var="thunderbird_offline_result",
+                   autoconfig_var="thunderbird_offline_autoconfig_result"):
     """Rows, counts, CSV and HTML of the report over ``hosts_all``."""
     if not isinstance(hosts_all, (list, tuple)):
         raise AnsibleFilterError("offline_report: hosts_all must be a list of host names")
-    entries = report.entries_from_hostvars(hostvars, hosts_all, hosts_active, result_var)
+    entries = report.entries_from_hostvars(hostvars, hosts_all, hosts_active, result_var, autoconfig_var)
     return report.build(entries, check_mode=bool(check_mode), generated=str(generated or ""))
 
 

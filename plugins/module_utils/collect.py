@@ -22,7 +22,7 @@ import stat
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import budget as budgets
 
 PROTOCOL = 1
-PROFILE_FILES = ("prefs.js", "user.js", "folderCache.json", "compatibility.ini")
+PROFILE_FILES = ("prefs.js", "user.js", "folderCache.json", "compatibility.ini", "rectorat-offline.json")
 ROOT_FILES = ("profiles.ini", "installs.ini")
 # Entries of a Thunderbird root that are never profiles: a symlink named so is
 # not reported as a refused profile.

@@ -17,6 +17,9 @@ description:
   - An IMAP account is ready for backup when Thunderbird keeps its messages on the computer,
     for every age, with no size limit, and every folder but Trash and Junk is flagged for
     offline use. POP and Local Folders accounts are always on disk.
+  - Also reports the Thunderbird installations of the host and whether the AutoConfig hook
+    of M(rectorat.thunderbird.thunderbird_autoconfig) is in them, and per profile what that
+    hook did at Thunderbird's last start.
   - Read-only; never writes a byte.
 author:
   - Rectorat IT (@rectorat)
@@ -33,8 +36,16 @@ attributes:
     support: full
   platform:
     platforms: [posix, windows]
+options:
+  install_dirs:
+    description:
+      - Thunderbird installation folders to report on; by default the usual places
+        (see M(rectorat.thunderbird.thunderbird_autoconfig)). Linux hosts only.
+    type: list
+    elements: path
 seealso:
   - module: rectorat.thunderbird.thunderbird_offline
+  - module: rectorat.thunderbird.thunderbird_autoconfig
 '''
 
 EXAMPLES = r'''
@@ -75,6 +86,19 @@ ansible_facts:
           description: Problems not tied to one profile, such as a user that does not exist.
           type: list
           elements: str
+        installations:
+          description: Thunderbird installations found (Linux hosts; not reported for Windows hosts yet).
+          type: list
+          elements: dict
+          contains:
+            path: {description: Installation folder., type: str}
+            version: {description: Version from application.ini., type: str}
+            kind: {description: "C(system), C(tarball), C(snap), C(flatpak) or C(windows).", type: str}
+            hook:
+              description: "C(installed), C(absent), C(foreign) (a file of the hook's name not written by the collection), or null (not readable)."
+              type: str
+            site_autoconfig: {description: "Script named by another AutoConfig file (general.config.filename), else null.", type: str}
+            error: {description: "Why the installation could not be read, else null.", type: str}
         profiles:
           description: One entry per profile found.
           type: list
@@ -89,6 +113,19 @@ ansible_facts:
             redirected: {description: "Windows: the profile's AppData lies on a network share (folder redirection).", type: bool}
             version: {description: Thunderbird version that last used the profile (compatibility.ini)., type: str}
             error: {description: 'Why the profile could not be read or changed, else null.', type: str}
+            at_start:
+              description:
+                - What the AutoConfig hook did at the last Thunderbird start (from C(rectorat-offline.json)
+                  in the profile), or null when the hook never ran there.
+              type: dict
+              contains:
+                time: {description: "When the hook last wrote its report (UTC, ISO 8601).", type: str}
+                completed: {description: The hook ran its pass at mail-startup-done., type: bool}
+                accounts: {description: "IMAP accounts acted on: server, hostname, folders, folders_flagged, offline_download.", type: list, elements: dict}
+                folders_flagged: {description: Folders the hook flagged for offline use in that session., type: int}
+                locked: {description: Preferences the hook locked., type: int}
+                errors: {description: Errors the hook met (it never stops Thunderbird)., type: list, elements: str}
+                error: {description: "Why the report could not be read, else null.", type: str}
             status:
               description: C(unchanged) for thunderbird_info; see thunderbird_offline for the others.
               type: str
@@ -153,11 +190,12 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, workflow
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_io, collect, workflow
 
 ARGUMENT_SPEC = dict(
     users=dict(type='list', elements='str'),
     profiles=dict(type='list', elements='path'),
+    install_dirs=dict(type='list', elements='path'),
 )
 
 
@@ -172,6 +210,8 @@ def main():
                          exception=traceback.format_exc())
     for warning in result.pop('warnings'):
         module.warn(warning)
+    result['ansible_facts']['thunderbird']['installations'] = autoconfig_io.describe_all(
+        module.params.get('install_dirs'))
     module.exit_json(**result)
 
 

@@ -43,6 +43,13 @@ options:
       - Name of the variable holding each host's registered result.
     type: str
     default: thunderbird_offline_result
+  autoconfig_var:
+    description:
+      - Name of the variable holding each host's registered
+        M(rectorat.thunderbird.thunderbird_autoconfig) result, from which the
+        report counts the installations the at-start hook covers.
+    type: str
+    default: thunderbird_offline_autoconfig_result
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

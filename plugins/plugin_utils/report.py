@@ -50,6 +50,8 @@ COUNTS = (
     ("imap_ready", u"IMAP prêts pour la sauvegarde", None),
     ("imap_fixed", u"IMAP corrigés ce passage", u"IMAP à corriger (simulation)"),
     ("imap_pending_running", u"IMAP en attente : Thunderbird ouvert", None),
+    ("imap_at_next_start", u"IMAP appliqués au prochain démarrage (Thunderbird ouvert)", None),
+    ("installations_covered", u"Installations de Thunderbird avec le réglage au démarrage", None),
     ("imap_not_ready", u"IMAP non prêts, hors périmètre", None),
     ("password_exposed", u"Mots de passe exposés (sans chiffrement)", None),
     ("errors", u"Erreurs (postes en échec, profils illisibles)", None),
@@ -77,6 +79,9 @@ CATEGORY_FR = {
     "host_error": u"Erreur du poste", "host_failed": u"Poste en échec",
     "host_unreachable": u"Poste injoignable", "host_not_run": u"Poste non traité",
     "host_empty": u"Poste sans profil Thunderbird",
+    "imap_at_next_start": u"IMAP appliqué au prochain démarrage (Thunderbird ouvert)",
+    "installation_covered": u"Installation avec le réglage au démarrage",
+    "installation_not_covered": u"Installation sans le réglage au démarrage",
 }
 
 _COMPARED = ("offline_download", "sync_age_days", "size_limit_kb", "folders_offline", "backup_ready")
@@ -138,7 +143,7 @@ def account_category(account, record, check_mode):
     if account.get("backup_ready"):
         return "imap_ready"
     if record.get("status") == "skipped_running" or record.get("running"):
-        return "imap_pending_running"
+        return "imap_at_next_start" if record.get("hook_covers") else "imap_pending_running"
     return "imap_not_ready"
 
 
@@ -212,10 +217,16 @@ def host_rows(entry, check_mode):
     facts = _facts(result)
     for error in facts.get("errors") or []:
         rows.append(dict(_blank(host, state, mode), category="host_error", message=str(error)))
+    installations = ((entry.get("autoconfig") or {}).get("installations")) or []
+    covered = any(i.get("status") in ("changed", "unchanged") for i in installations)
     for record in facts.get("profiles") or []:
-        rows.extend(profile_rows(host, state, record, check_mode, mode))
+        rows.extend(profile_rows(host, state, dict(record, hook_covers=covered), check_mode, mode))
     if not rows:
         rows.append(dict(_blank(host, state, mode), category="host_empty", message=u"no Thunderbird profile found"))
+    for item in installations:
+        category = "installation_covered" if item.get("status") in ("changed", "unchanged") else "installation_not_covered"
+        rows.append(dict(_blank(host, state, mode), category=category, message=u"%s (%s %s): %s, %s" % (
+            item.get("path"), item.get("kind"), item.get("version") or "", item.get("status"), item.get("message"))))
     return rows
 
 
@@ -239,6 +250,8 @@ def count(rows):
         "imap_ready": categories.count("imap_ready"),
         "imap_fixed": categories.count("imap_fixed") + categories.count("imap_to_fix"),
         "imap_pending_running": categories.count("imap_pending_running"),
+        "imap_at_next_start": categories.count("imap_at_next_start"),
+        "installations_covered": categories.count("installation_covered"),
         "imap_not_ready": categories.count("imap_not_ready"),
         "password_exposed": sum(1 for r in accounts if r["password_exposed"] == "true"),
         "errors": sum(1 for c in categories if c in ERROR_CATEGORIES),
@@ -364,14 +377,17 @@ def _host_result(hostvars, host, result_var):
     return value if isinstance(value, dict) else None
 
 
-def entries_from_hostvars(hostvars, hosts_all, hosts_active=None, result_var="thunderbird_offline_result"):
+def entries_from_hostvars(hostvars, hosts_all, hosts_active=None, result_var="thunderbird_offline_result",
+                          autoconfig_var="thunderbird_offline_autoconfig_result"):
     """One entry per host of ``hosts_all`` (the play's hosts), its state from
-    the result registered in ``result_var`` and whether it is still active."""
+    the result registered in ``result_var`` and whether it is still active,
+    with the at-start hook's result registered in ``autoconfig_var``."""
     active = set(hosts_active if hosts_active is not None else hosts_all)
     entries = []
     for host in hosts_all:
         result = _host_result(hostvars, host, result_var)
-        entries.append({"host": str(host), "state": classify_host(host, result, host in active), "result": result})
+        entries.append({"host": str(host), "state": classify_host(host, result, host in active), "result": result,
+                        "autoconfig": _host_result(hostvars, host, autoconfig_var)})
     return entries
 
 
@@ -420,6 +436,7 @@ _SCRIPT = u"""
   var CATEGORIES = {
     pop: ["pop"], imap_ready: ["imap_ready"], imap_fixed: ["imap_fixed", "imap_to_fix"],
     imap_pending_running: ["imap_pending_running"], imap_not_ready: ["imap_not_ready"],
+    imap_at_next_start: ["imap_at_next_start"], installations_covered: ["installation_covered"],
     errors: ["profile_error", "host_error", "host_failed"], unreachable: ["host_unreachable", "host_not_run"]
   };
 

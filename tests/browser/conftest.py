@@ -23,13 +23,28 @@ def report(tmp_path_factory):
         return make_report(tmp)
 
 
+def stand_in_installation(tmp):
+    """A folder that looks like a Thunderbird installation to thunderbird_autoconfig."""
+    install = tmp / "thunderbird"
+    (install / "defaults" / "pref").mkdir(parents=True)
+    (install / "application.ini").write_text("[App]\nName=Thunderbird\nVersion=153.8.0\n")
+    (install / "thunderbird-bin").write_text("")
+    return str(install)
+
+
 def make_report(tmp):
     fleet.teardown(PREFIX)
     fleet.build(PREFIX)
     try:
         inventory = tmp / "inventory.yml"
-        inventory.write_text(yaml.safe_dump(fleet.inventory(
-            PREFIX, unreachable=True, failing=True, servers=["imap.college-exemple.fr"])))
+        hosts = fleet.inventory(PREFIX, unreachable=True, failing=True, servers=["imap.college-exemple.fr"])
+        # A workstation whose Thunderbird (a stand-in installation, never this
+        # machine's own) gets the at-start hook: elise's open profile there is
+        # applied at next start rather than pending.
+        hosts["workstations"]["hosts"]["poste-04"] = dict(
+            hosts["workstations"]["hosts"]["poste-01"], thunderbird_offline_users=[PREFIX + "elise"],
+            thunderbird_offline_at_start=True, thunderbird_offline_install_dirs=[stand_in_installation(tmp)])
+        inventory.write_text(yaml.safe_dump(hosts))
         play = [{"name": "Thunderbird offline", "hosts": "workstations", "gather_facts": False,
                  "roles": [{"role": "rectorat.thunderbird.thunderbird_offline",
                             "vars": {"thunderbird_offline_report_dir": str(tmp / "report")}}]}]

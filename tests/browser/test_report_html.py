@@ -91,6 +91,8 @@ def csv_counts(rows):
         "imap_ready": cats.count("imap_ready"),
         "imap_fixed": cats.count("imap_fixed") + cats.count("imap_to_fix"),
         "imap_pending_running": cats.count("imap_pending_running"),
+        "imap_at_next_start": cats.count("imap_at_next_start"),
+        "installations_covered": cats.count("installation_covered"),
         "imap_not_ready": cats.count("imap_not_ready"),
         "password_exposed": sum(1 for r in rows if r["password_exposed"] == "true"),
         "errors": sum(1 for c in cats if c in ("profile_error", "host_error", "host_failed")),

@@ -323,7 +323,9 @@ def inventory(prefix, python="/usr/bin/python3", unreachable=False, failing=Fals
     fanny); optionally a workstation that is switched off (unreachable), one
     that fails (elise's open profile with if_running=fail) and a server
     filter on poste-02."""
-    local = {"ansible_connection": "local", "ansible_python_interpreter": python}
+    # The workstations are this machine: never put the at-start hook into its own Thunderbird.
+    local = {"ansible_connection": "local", "ansible_python_interpreter": python,
+             "thunderbird_offline_at_start": False}
     hosts = {
         "poste-01": dict(local, thunderbird_offline_users=[prefix + u for u in ("alice", "bruno", "chloe")]),
         "poste-02": dict(local, thunderbird_offline_users=[prefix + u for u in ("damien", "elise", "fanny")]),
