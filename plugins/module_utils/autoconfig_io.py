@@ -23,7 +23,7 @@ import stat
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
-    Refused, discard, read_current, temp_name, write_new)
+    Refused, UnexpectedSize, discard, read_current, temp_name, write_new)
 
 MAX_READ = 1024 * 1024
 MAX_LINKS = 16
@@ -114,10 +114,10 @@ def find_installations(install_dirs=None):
 
 def _read(dir_fd, name):
     """Bytes of a regular file below ``dir_fd`` (None when absent), size-capped."""
-    data, st = read_current(dir_fd, name)
-    if data is not None and len(data) > MAX_READ:
+    try:
+        return read_current(dir_fd, name, MAX_READ)[0]
+    except UnexpectedSize:
         raise Refused("error", "%s is larger than %d bytes" % (name, MAX_READ))
-    return data
 
 
 def read_installation(path):
@@ -165,10 +165,15 @@ def _message(exc):
 
 
 def _guard(dir_fd, op):
-    data, st = read_current(dir_fd, op["name"])
-    digest = None if data is None else hashlib.sha256(data).hexdigest()
-    if digest != op["guard"]:
-        raise Refused("error", "%s changed since it was read; nothing more written" % op["name"])
+    """The stat of the file the operation replaces (None when new), once its
+    bytes are checked to be those the plan saw."""
+    changed = Refused("error", "%s changed since it was read; nothing more written" % op["name"])
+    try:
+        data, st = read_current(dir_fd, op["name"], MAX_READ)
+    except UnexpectedSize:
+        raise changed  # larger than anything this module reads and guards
+    if (None if data is None else hashlib.sha256(data).hexdigest()) != op["guard"]:
+        raise changed
     return st
 
 
