@@ -34,6 +34,8 @@ from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import
 CHUNK = 1 << 20
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: a user's lease on .parentlock must not stall the open.
+_LOCK = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -50,8 +52,7 @@ def hold_lock(dir_fd):
     absent) so Thunderbird cannot start while the profile is read. Returns
     the fd; Refused("running") when Thunderbird holds it."""
     try:
-        fd = os.open(".parentlock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
-                     0o644, dir_fd=dir_fd)
+        fd = os.open(".parentlock", _LOCK | os.O_CREAT, 0o644, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise Refused("error", "refused: .parentlock is a symbolic link")
@@ -66,7 +67,7 @@ def hold_lock(dir_fd):
 
 def is_running(dir_fd):
     try:
-        fd = os.open(".parentlock", os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+        fd = os.open(".parentlock", _LOCK, dir_fd=dir_fd)
     except OSError:
         return False
     try:
@@ -104,7 +105,8 @@ def list_profile(dir_fd, uid):
                         subdirs.append(name)
                         dirs.append(rel)
                     elif stat.S_ISREG(st.st_mode):
-                        files.append({"path": rel, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+                        files.append({"path": rel, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                      "identity": (st.st_dev, st.st_ino, st.st_uid)})
                     else:
                         raise Refused("error", "refused: %s is not a regular file" % rel)
                     if len(files) + len(dirs) > bk.MAX_FILES:
@@ -222,14 +224,20 @@ def add_file(zf, dirs, entry, compress):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Refused("error", "refused: %s is not a regular file" % rel)
+        # The open file must be the one the walk checked (owner included):
+        # a swap between the two is refused, never archived.
+        if (st.st_dev, st.st_ino, st.st_uid) != entry["identity"]:
+            raise Refused("error", "refused: %s was replaced while the profile was read" % rel)
         digest = hashlib.sha256()
         size = 0
         info = member_info(rel, st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode) | stat.S_IFREG, compress)
         with zf.open(info, "w", force_zip64=st.st_size > (1 << 30)) as out:
-            while True:
-                chunk = os.read(fd, CHUNK)
+            # Never past the size fstat gave: a file that grows while it is
+            # read (or a sparse giant swapped in) cannot grow the archive.
+            while size < st.st_size:
+                chunk = os.read(fd, min(CHUNK, st.st_size - size))
                 if not chunk:
-                    break
+                    raise Refused("error", "refused: %s shrank while it was read" % rel)
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)

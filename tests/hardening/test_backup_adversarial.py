@@ -204,6 +204,31 @@ def test_thunderbird_cannot_take_the_lock_during_the_backup(user, tmp_path):
         os.close(fd)
 
 
+def test_a_file_swapped_during_the_backup_is_refused_not_archived(user, tmp_path):
+    """Issue 13's classes in backup: the file read is checked on its open
+    descriptor against what the walk saw (same inode, same owner)."""
+    profile = make_profile(user)
+    dest = os.path.join(BASE, "dest")
+    os.makedirs(dest)
+    secret = os.path.join(BASE, "root-secret")  # same file system, outside the profile
+    with open(secret, "wb") as f:
+        f.write(b"SECRET of root")
+    os.chmod(secret, 0o600)
+    entry = {"path": profile, "home": user.pw_dir, "uid": user.pw_uid, "gid": user.pw_gid,
+             "user": user.pw_name, "name": "default"}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_BACKUP % {"delay": 1.0}, json.dumps(entry), dest],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=collections_path()))
+    assert proc.stdout.readline().strip() == "file"
+    os.rename(secret, os.path.join(profile, "prefs.js"))  # prefs.js comes last in the sorted listing
+    outcome = json.loads(proc.stdout.read().strip().splitlines()[-1])
+    assert proc.wait() == 0
+    assert outcome["status"] == "error" and "prefs.js was replaced" in outcome["error"], outcome
+    for path in glob.glob(dest + "/**/*", recursive=True):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                assert b"SECRET" not in f.read(), path
+
+
 def test_dest_full_leaves_nothing(user, tmp_path):
     profile = make_profile(user)
     big_file(profile, user, "Mail/Local Folders/Big", 3)
