@@ -11,7 +11,8 @@ bootstrap, as one script, whose input objects are the lines the bootstrap
 reads; powershell_host runs it. Windows' default
 MaximumReceivedObjectSizeMB (10 MB per input object) is enforced, on the
 size of the whole PSRP message that carries the object, as Windows counts
-it; every input message's size is kept in the endpoint's stats.
+it, and so is MaximumReceivedDataSizePerCommandMB (50 MB of input per
+pipeline); every input message's size is kept in the endpoint's stats.
 """
 
 import base64
@@ -29,6 +30,7 @@ import powershell_host
 RESOURCE = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"
 CREATION_XML = "{http://schemas.microsoft.com/powershell}creationXml"
 MAX_OBJECT_SIZE = 10 * 1024 * 1024
+MAX_COMMAND_DATA = 50 * 1024 * 1024
 OPENED, COMPLETED, FAILED = 2, 4, 5
 FRAGMENT_HEADER = 21
 
@@ -163,7 +165,11 @@ class RunspacePool:
         commands = pipeline.create
         script = commands[0][0] if len(commands) == 1 and commands[0][1] and commands[0][2] == 0 else None
         too_large = [size for size in pipeline.input_sizes if size > MAX_OBJECT_SIZE]
-        if too_large:
+        if sum(pipeline.input_sizes) > MAX_COMMAND_DATA:
+            outcome = powershell_host.Outcome(1, stderr=b"test endpoint, as Windows' default "
+                                              b"MaximumReceivedDataSizePerCommandMB: %d bytes of input are above %d"
+                                              % (sum(pipeline.input_sizes), MAX_COMMAND_DATA))
+        elif too_large:
             outcome = powershell_host.Outcome(1, stderr=b"test endpoint, as Windows' default MaximumReceivedObjectSizeMB:"
                                               b" an input object of %d bytes is above %d bytes"
                                               % (too_large[0], MAX_OBJECT_SIZE))
