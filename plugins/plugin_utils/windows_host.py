@@ -9,9 +9,12 @@ itself, with the two PowerShell scripts of powershell/ (at most two round
 trips: collect, then commit when something must be written).
 
 A script travels on stdin, not on the command line (which Windows limits to
-8191 characters): the command is a short encoded bootstrap that reads two
-base64 lines from its input, the script and the JSON request, and runs the
-one with the other. The script sent is powershell/prelude.ps1 (the helpers
+8191 characters): the command is a short encoded bootstrap that reads base64
+lines from its input, the script on the first line and the JSON request on
+the following ones, and runs the one with the other. Over psrp each line is
+one PowerShell input object, which Windows refuses above 10 MB
+(MaximumReceivedObjectSizeMB), so no line is longer than STDIN_LINE_LIMIT
+and the bootstrap rejoins the request's lines. The script sent is powershell/prelude.ps1 (the helpers
 both scripts share, and the reading of the request and writing of the
 response), a newline, then collect.ps1 or commit.ps1: one script, whose
 bytes the test connection compares with these files. The response comes back as one base64 line after
@@ -45,8 +48,11 @@ BOOTSTRAP = (
     "$ProgressPreference = 'SilentlyContinue'\n"
     "$parts = @(@($input) -join ' ' -split '\\s+' | Where-Object { $_ })\n"
     "$script = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($parts[0]))\n"
-    "& ([ScriptBlock]::Create($script)) $parts[1]\n"
+    "& ([ScriptBlock]::Create($script)) ($parts[1..($parts.Count - 1)] -join '')\n"
 )
+# Longest stdin line, so that each psrp input object stays far below
+# Windows' default 10 MB; a multiple of 4, so that each line is whole base64.
+STDIN_LINE_LIMIT = 1024 * 1024
 
 
 def is_windows(connection):
@@ -71,8 +77,14 @@ def encoded_command(script=BOOTSTRAP):
 
 
 def stdin_payload(script, request):
-    """The bootstrap's input: the script and the request, one base64 line each."""
-    return b"\n".join((base64.b64encode(script), base64.b64encode(json.dumps(request).encode("utf-8")), b""))
+    """The bootstrap's input: the script on one base64 line, then the
+    request's base64 cut into lines of at most STDIN_LINE_LIMIT."""
+    script_line = base64.b64encode(script)
+    if len(script_line) > STDIN_LINE_LIMIT:
+        raise ValueError("script of %d bytes is too long for one stdin line" % len(script))
+    encoded = base64.b64encode(json.dumps(request).encode("utf-8"))
+    request_lines = [encoded[i:i + STDIN_LINE_LIMIT] for i in range(0, len(encoded), STDIN_LINE_LIMIT)]
+    return b"\n".join([script_line] + request_lines + [b""])
 
 
 def clixml_text(stderr):

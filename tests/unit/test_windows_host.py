@@ -41,6 +41,21 @@ def test_payload_carries_script_and_request_as_two_ascii_lines():
     assert json.loads(base64.b64decode(lines[1]).decode("utf-8")) == request
 
 
+def test_large_request_is_cut_into_bounded_lines_that_join_back():
+    script = wh.load_script("commit")
+    request = {"files": [{"data": "x" * (3 * wh.STDIN_LINE_LIMIT)}]}
+    lines = wh.stdin_payload(script, request).split(b"\n")
+    assert lines[-1] == b"" and base64.b64decode(lines[0]) == script
+    chunks = lines[1:-1]
+    assert len(chunks) == 5 and all(len(line) <= wh.STDIN_LINE_LIMIT for line in lines)
+    assert json.loads(base64.b64decode(b"".join(chunks)).decode("utf-8")) == request
+
+
+def test_script_too_long_for_one_line_is_refused():
+    with pytest.raises(ValueError, match="too long for one stdin line"):
+        wh.stdin_payload(b"x" * (wh.STDIN_LINE_LIMIT // 4 * 3 + 1), {})
+
+
 def answer(response, noise="Windows PowerShell\r\nCopyright\r\n"):
     line = wh.RESPONSE_MARKER + base64.b64encode(json.dumps(response).encode("utf-8")).decode()
     return {"rc": 0, "stdout": noise + line + "\r\n", "stderr": ""}

@@ -189,4 +189,4 @@ def test_the_test_host_runs_only_the_prelude_and_script_byte_for_byte(tmp_path, 
     if change == "none":
         assert rc == 0 and windows_host.parse_response("collect", {"rc": rc, "stdout": stdout.decode()})["os"] == "windows"
     else:
-        assert rc == 1 and b"not one of the collection's" in stderr
+        assert rc == 1 and b"not one this host knows" in stderr

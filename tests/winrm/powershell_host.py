@@ -21,6 +21,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "windows"))
 import twin  # noqa: E402  (tests/windows, shared with the fake connection)
 
+# The bootstrap whose PowerShell semantics run_bootstrap models, as text:
+# a change to windows_host.BOOTSTRAP must come with a change to the model.
+MODELLED_BOOTSTRAP = (
+    "$ErrorActionPreference = 'Stop'\n"
+    "$ProgressPreference = 'SilentlyContinue'\n"
+    "$parts = @(@($input) -join ' ' -split '\\s+' | Where-Object { $_ })\n"
+    "$script = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($parts[0]))\n"
+    "& ([ScriptBlock]::Create($script)) ($parts[1..($parts.Count - 1)] -join '')\n"
+)
+
 # cmd.exe refuses longer command lines (ERROR_FILENAME_EXCED_RANGE).
 MAX_COMMAND_LINE = 8191
 CMD_TOO_LONG = b"The command line is too long.\r\n"
@@ -67,13 +77,14 @@ def run_bootstrap(root, bootstrap, stdin, scripts=None):
     host = windows_host()
     known = collection_scripts()
     known.update(scripts or {})
-    if bootstrap != host.BOOTSTRAP:
-        return Outcome(1, stderr=b"not the collection's bootstrap")
+    if bootstrap != MODELLED_BOOTSTRAP:
+        return Outcome(1, stderr=b"not the collection's bootstrap (MODELLED_BOOTSTRAP)")
     try:
         payload = stdin.decode("ascii")
     except UnicodeDecodeError:
         return Outcome(1, stderr=b"stdin is not ASCII; a Windows code page would garble it")
-    # What the bootstrap does: join the input lines, split on white space.
+    # What the bootstrap does: join the input lines, split on white space;
+    # the first part is the script, the others joined (-join '') the request.
     parts = [p for p in " ".join(payload.splitlines()).split() if p]
     if len(parts) < 2:
         return Outcome(1, stderr=b"stdin lacks the script or the request")
@@ -81,7 +92,7 @@ def run_bootstrap(root, bootstrap, stdin, scripts=None):
     if found is None:
         return Outcome(1, stderr=b"the script on stdin is not one this host knows")
     name, script_twin = found
-    request = json.loads(base64.b64decode(parts[1]).decode("utf-8"))
+    request = json.loads(base64.b64decode("".join(parts[1:])).decode("utf-8"))
     response = script_twin(root, request)
     line = host.RESPONSE_MARKER + base64.b64encode(json.dumps(response).encode("utf-8")).decode("ascii")
     return Outcome(0, stdout=line.encode("ascii") + b"\r\n", script=name, request=request)

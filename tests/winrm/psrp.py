@@ -9,7 +9,10 @@ own message classes and CLIXML serializer read and write the messages (the
 server side of the same format). A pipeline must be the collection's
 bootstrap, as one script, whose input objects are the lines the bootstrap
 reads; powershell_host runs it. Windows' default
-MaximumReceivedObjectSizeMB (10 MB per input object) is enforced.
+MaximumReceivedObjectSizeMB (10 MB per input object) is enforced, on the
+size of the whole PSRP message that carries the object, as Windows counts
+it, and so is MaximumReceivedDataSizePerCommandMB (50 MB of input per
+pipeline); every input message's size is kept in the endpoint's stats.
 """
 
 import base64
@@ -27,6 +30,7 @@ import powershell_host
 RESOURCE = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"
 CREATION_XML = "{http://schemas.microsoft.com/powershell}creationXml"
 MAX_OBJECT_SIZE = 10 * 1024 * 1024
+MAX_COMMAND_DATA = 50 * 1024 * 1024
 OPENED, COMPLETED, FAILED = 2, 4, 5
 FRAGMENT_HEADER = 21
 
@@ -36,6 +40,7 @@ class Pipeline:
         self.pid = pid
         self.create = None
         self.inputs = []
+        self.input_sizes = []    # bytes of each PIPELINE_INPUT message
         self.input_done = False
         self.messages = None     # packed answers, once run
         self.fragments = []      # what is left to send
@@ -58,7 +63,7 @@ class RunspacePool:
     # -- messages ------------------------------------------------------------
 
     def defragment(self, data):
-        """[(message type, rpid, pid, CLIXML body)] of the messages completed
+        """[(message type, rpid, pid, CLIXML body, message bytes)] of the messages completed
         by ``data``. Bodies are read here, not by pypsrp's Message.unpack,
         whose HostInfo cannot be deserialized (it is a client)."""
         messages = []
@@ -73,7 +78,7 @@ class RunspacePool:
             if body.startswith(b"\xef\xbb\xbf"):
                 body = body[3:]
             messages.append((message_type, str(uuid.UUID(bytes_le=buffer[8:24])),
-                             str(uuid.UUID(bytes_le=buffer[24:40])), body))
+                             str(uuid.UUID(bytes_le=buffer[24:40])), body, len(buffer)))
         return messages
 
     def pack(self, data, pid=None):
@@ -118,7 +123,7 @@ class RunspacePool:
                 del self.pipelines[pid]
 
     def feed(self, data):
-        for message_type, dummy, pid, body in self.defragment(data):
+        for message_type, dummy, pid, body, size in self.defragment(data):
             pipeline = self.find(pid)
             if message_type == MessageType.CREATE_PIPELINE:
                 root = ET.fromstring(body)
@@ -129,6 +134,8 @@ class RunspacePool:
                 pipeline.input_done = root.findtext("MS/B[@N='NoInput']") == "true"
             elif message_type == MessageType.PIPELINE_INPUT:
                 pipeline.inputs.append(self.serializer.deserialize(ET.fromstring(body)))
+                pipeline.input_sizes.append(size)
+                self.endpoint.stats.input_objects.append(size)
             elif message_type == MessageType.END_OF_PIPELINE_INPUT:
                 pipeline.input_done = True
 
@@ -157,9 +164,12 @@ class RunspacePool:
     def run(self, pipeline):
         commands = pipeline.create
         script = commands[0][0] if len(commands) == 1 and commands[0][1] and commands[0][2] == 0 else None
-        too_large = [len(str(i).encode("utf-8")) for i in pipeline.inputs
-                     if len(str(i).encode("utf-8")) > MAX_OBJECT_SIZE]
-        if too_large:
+        too_large = [size for size in pipeline.input_sizes if size > MAX_OBJECT_SIZE]
+        if sum(pipeline.input_sizes) > MAX_COMMAND_DATA:
+            outcome = powershell_host.Outcome(1, stderr=b"test endpoint, as Windows' default "
+                                              b"MaximumReceivedDataSizePerCommandMB: %d bytes of input are above %d"
+                                              % (sum(pipeline.input_sizes), MAX_COMMAND_DATA))
+        elif too_large:
             outcome = powershell_host.Outcome(1, stderr=b"test endpoint, as Windows' default MaximumReceivedObjectSizeMB:"
                                               b" an input object of %d bytes is above %d bytes"
                                               % (too_large[0], MAX_OBJECT_SIZE))

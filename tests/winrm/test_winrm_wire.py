@@ -16,6 +16,7 @@ from playbook import run_playbook
 from test_windows_flow import ALICE_FIRST, ALICE_SECOND, BOB_PROFILE, build_alice_and_bob
 from treestate import tree_state
 from winsandbox import Machine
+import psrp
 import wsman
 
 USER, PASSWORD = "tbadmin", "Wire-Test-1!"
@@ -135,14 +136,20 @@ def test_running_profile_over_winrm_is_skipped_and_untouched(wire):
     assert profiles[ALICE_FIRST]["status"] == "skipped_running" and profiles[BOB_PROFILE]["status"] == "changed"
 
 
-def test_five_megabyte_prefs_spans_many_envelopes_each_way(wire):
+def pad_prefs(wire, megabytes):
+    """Grow ALICE_FIRST's prefs.js to ``megabytes`` MiB; returns the padding."""
     prefs = wire.machine.host(ALICE_FIRST + "\\prefs.js")
     line = 'user_pref("extensions.rectorat.pad%06d", "%s");\r\n'
-    count = (5 * 1024 * 1024 - os.path.getsize(prefs)) // len(line % (0, "x" * 200)) + 1
+    count = (megabytes * 1024 * 1024 - os.path.getsize(prefs)) // len(line % (0, "x" * 200)) + 1
     padding = "".join(line % (index, "x" * 200) for index in range(count)).encode("ascii")
     with open(prefs, "ab") as f:
         f.write(padding)
-    size = os.path.getsize(prefs)
+    return padding
+
+
+def test_five_megabyte_prefs_spans_many_envelopes_each_way(wire):
+    padding = pad_prefs(wire, 5)
+    size = os.path.getsize(wire.machine.host(ALICE_FIRST + "\\prefs.js"))
     wire.endpoint.stats.reset()
     run = wire.play("rectorat.thunderbird.thunderbird_offline", {"profiles": [ALICE_FIRST]})
     assert run.rc == 0, run.stdout + run.stderr
@@ -165,3 +172,32 @@ def test_five_megabyte_prefs_spans_many_envelopes_each_way(wire):
                        summary["largest_response"], summary["largest_response_body"]))
     commands = [{"script": s, "command_chars": c, "stdin_bytes": b, "rc": rc} for s, c, b, rc in stats.commands]
     FIGURES.append("%s, commands: %s" % (wire.connection, json.dumps(commands)))
+
+
+def test_seven_megabyte_prefs_is_sent_as_input_objects_below_the_psrp_limit(wire):
+    """The commit request of a 7 MB prefs.js is above 12 MB of base64: in one
+    stdin line it would be one input object over psrp's 10 MB default."""
+    padding = pad_prefs(wire, 7)
+    wire.endpoint.stats.reset()
+    run = wire.play("rectorat.thunderbird.thunderbird_offline", {"profiles": [ALICE_FIRST]})
+    assert run.rc == 0, run.stdout + run.stderr
+    [record] = run.result("task", "win1")["ansible_facts"]["thunderbird"]["profiles"]
+    assert record["status"] == "changed", record
+    written = wire.read(ALICE_FIRST + "\\prefs.js")
+    assert b'user_pref("mail.server.server1.offline_download", true);\r\n' in written and padding in written
+    stats = wire.endpoint.stats
+    [collect, commit] = stats.commands
+    assert (collect[0], commit[0], commit[3]) == ("collect", "commit", 0)
+    assert commit[2] > psrp.MAX_OBJECT_SIZE  # the commit's stdin, as one object, would be refused
+    largest = stats.summary()["largest_input_object"]
+    if wire.connection == "psrp":
+        assert 1024 * 1024 < largest < psrp.MAX_OBJECT_SIZE
+    else:
+        assert largest == 0  # WinRS: stdin is a stream, not input objects
+    FIGURES.append("%s, 7 MB prefs.js: commit stdin %d bytes, largest PSRP input object %d bytes (limit %d)" % (
+        wire.connection, commit[2], largest, psrp.MAX_OBJECT_SIZE))
+    assert_within_windows_limits(stats, wire.connection)
+    after_first = tree_state(wire.machine.base)
+    again = wire.play("rectorat.thunderbird.thunderbird_offline", {"profiles": [ALICE_FIRST]})
+    assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
+    assert tree_state(wire.machine.base) == after_first

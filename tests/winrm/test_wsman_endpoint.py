@@ -108,3 +108,23 @@ def test_psrp_pipeline_runs_the_bootstrap_and_refuses_input_objects_above_10_mb(
         assert "is above 10485760 bytes" in str(big.streams.error[0])
     assert [c[0] for c in endpoint.stats.commands] == ["echo", None]
     assert endpoint.stats.summary()["largest_request"] <= wsman.MAX_ENVELOPE_SIZE
+
+
+def test_psrp_pipeline_refuses_more_input_than_the_per_command_limit(endpoint, monkeypatch):
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+    from powershell_host import windows_host
+    import psrp
+    host = windows_host()
+    monkeypatch.setattr(psrp, "MAX_COMMAND_DATA", 300000)  # 50 MB on Windows: scaled down to stay quick
+    endpoint.scripts = {b"echo": ("echo", lambda root, request: {"protocol": 1, "echo": len(request["pad"])})}
+    connection = WSMan("127.0.0.1", port=endpoint.port, ssl=False, auth="ntlm", username=USER, password=PASSWORD)
+    with RunspacePool(connection) as pool:
+        for pad, refused in ((150000, False), (250000, True)):
+            ps = PowerShell(pool)
+            ps.add_script(host.BOOTSTRAP)
+            ps.invoke(input=host.stdin_payload(b"echo", {"pad": "p" * pad}).decode().splitlines())
+            assert ps.had_errors is refused
+            if refused:
+                assert "MaximumReceivedDataSizePerCommandMB" in str(ps.streams.error[0])
+    assert [c[0] for c in endpoint.stats.commands] == ["echo", None]

@@ -89,6 +89,7 @@ class Stats:
         self.responses = []  # (action, envelope bytes, HTTP body bytes)
         self.rejected = []   # HTTP bodies refused as too large
         self.commands = []   # (script name or None, command chars, stdin bytes, rc)
+        self.input_objects = []  # bytes of each PSRP input object's message
 
     def add(self, kind, action, envelope, body):
         with self.lock:
@@ -104,6 +105,7 @@ class Stats:
                 "largest_response_body": max([r[2] for r in self.responses] or [0]),
                 "sends": sum(1 for r in self.requests if r[0] == "Send"),
                 "receives": sum(1 for r in self.requests if r[0] == "Receive"),
+                "largest_input_object": max(self.input_objects or [0]),
             }
 
 

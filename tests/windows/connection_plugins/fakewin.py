@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 """A Windows host for tests: a real connection plugin with the powershell (or
 cmd) shell whose commands are not run by PowerShell but checked and handed to
-the Python twin of the scripts (tests/windows/twin.py).
+the Python twin of the scripts (tests/windows/twin.py), by the same stand-in
+for cmd.exe and powershell.exe as the WinRM test endpoint's
+(tests/winrm/powershell_host.py).
 
 It accepts only what the action plugin must send: the encoded bootstrap of
 plugin_utils/windows_host.py, with, on stdin, one of the collection's two
@@ -12,17 +14,16 @@ on a real host. Each command is logged (one JSON line) to ``fakewin_log``.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shlex
 import sys
 
 from ansible.errors import AnsibleError
 from ansible.plugins.connection import ConnectionBase
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import twin  # noqa: E402  (tests/windows, put on the path just above)
+TESTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TESTS, "winrm"))
+import powershell_host  # noqa: E402  (tests/winrm, put on the path just above)
 
 DOCUMENTATION = '''
 name: fakewin
@@ -58,34 +59,10 @@ class Connection(ConnectionBase):
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super(Connection, self).exec_command(cmd, in_data=in_data, sudoable=sudoable)
-        from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_host
-
-        if len(cmd) > 8191:
-            return 1, b"", b"fakewin: command line longer than Windows accepts (8191)"
-        words = shlex.split(cmd)
-        expected = windows_host.COMMAND_PREFIX.split()
-        if words[:len(expected)] != expected or len(words) != len(expected) + 1:
-            return 1, b"", b"fakewin: not the expected PowerShell command line: " + cmd.encode()[:200]
-        bootstrap = base64.b64decode(words[-1]).decode("utf-16-le")
-        if bootstrap != windows_host.BOOTSTRAP:
-            return 1, b"", b"fakewin: unknown bootstrap"
-        try:
-            payload = (in_data or b"").decode("ascii")
-        except UnicodeDecodeError:
-            return 1, b"", b"fakewin: stdin is not ASCII; a Windows code page would garble it"
-        # What the bootstrap does: join the input lines, split on white space.
-        parts = [p for p in " ".join(payload.splitlines()).split() if p]
-        if len(parts) < 2:
-            return 1, b"", b"fakewin: stdin lacks the script or the request"
-        script = base64.b64decode(parts[0])
-        name = next((n for n in ("collect", "commit") if windows_host.load_script(n) == script), None)
-        if name is None:
-            return 1, b"", b"fakewin: the script is not one of the collection's"
-        request = json.loads(base64.b64decode(parts[1]).decode("utf-8"))
-        response = twin.run_script(self.get_option("root"), name, request)
-        self._log(name, request, len(cmd), len(in_data))
-        line = windows_host.RESPONSE_MARKER + base64.b64encode(json.dumps(response).encode("utf-8")).decode()
-        return 0, line.encode("ascii") + b"\r\n", b""
+        outcome = powershell_host.run(self.get_option("root"), cmd, in_data or b"")
+        if outcome.script:
+            self._log(outcome.script, outcome.request, len(cmd), len(in_data or b""))
+        return outcome.rc, outcome.stdout, outcome.stderr
 
     def _log(self, name, request, cmd_len, in_len):
         path = self.get_option("log")
