@@ -78,7 +78,7 @@ class Connection(ConnectionBase):
         if len(parts) < 2:
             return 1, b"", b"fakewin: stdin lacks the script or the request"
         script = base64.b64decode(parts[0])
-        name = next((n for n in ("collect", "commit") if windows_host.load_script(n) == script), None)
+        name = next((n for n in ("collect", "commit", "backup") if windows_host.load_script(n) == script), None)
         if name is None:
             return 1, b"", b"fakewin: the script is not one of the collection's"
         request = json.loads(base64.b64decode(parts[1]).decode("utf-8"))
