@@ -4,6 +4,7 @@ action plugin, the fake Windows connection and the twin of backup.ps1
 Windows-shaped trees of test_windows_flow.py."""
 
 import fcntl
+import hashlib
 import json
 import os
 import zipfile
@@ -11,7 +12,7 @@ import zipfile
 import pytest
 
 from treestate import tree_state
-from test_windows_flow import ALICE_FIRST, ALICE_SECOND, BOB_PROFILE, IMAP, Workstation, build_alice_and_bob
+from test_windows_flow import ALICE_FIRST, ALICE_SECOND, BOB_PROFILE, Workstation, build_alice_and_bob
 
 import twin_backup
 
@@ -78,14 +79,12 @@ def test_backup_then_unchanged_with_a_readable_zip_and_its_manifest(win):
         members = dict((i.filename, zf.read(i)) for i in zf.infolist() if not i.is_dir())
         inside = json.loads(members.pop("rectorat-backup-manifest.json"))
     assert members == before and "logins.json" in members and not any(m.startswith("cache2") for m in members)
-    with open(archive + "", "rb") as f:
-        import hashlib
+    with open(archive, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == first["sha256"]
     with open(win.host(first["archive"][:-4] + ".manifest.json"), "rb") as f:
         beside = json.loads(f.read())
     assert beside["archive"] == {"name": stamp + ".zip", "bytes": first["bytes"], "sha256": first["sha256"]}
     assert beside["files"] == inside["files"] and beside["profile"]["path"] == ALICE_FIRST
-    import hashlib
     assert dict((f["path"], f["sha256"]) for f in inside["files"]) == dict(
         (rel, hashlib.sha256(data).hexdigest()) for rel, data in before.items())
     assert "ImapMail" in inside["dirs"] and win.calls() == ["collect", "backup", "backup"]
@@ -128,7 +127,6 @@ def test_thunderbird_starting_between_scan_and_write_is_skipped(win, monkeypatch
         return real(self, folder)
 
     monkeypatch.setattr(twin_backup.BackupTwin, "open_profile_lock", started)
-    os.environ.get("unused")
     result, profiles = backup_in_process(win)
     assert profiles[ALICE_FIRST]["status"] == "skipped_running" and profiles[BOB_PROFILE]["status"] == "backed_up"
     assert dest_files(win, "alice", "default-esr") == []
@@ -203,6 +201,15 @@ def test_a_host_without_tar_exe_gets_a_clear_error(win):
     assert dest_files(win, "bob", "default-esr") == []
 
 
-def test_imap_online_only_names_the_account(win):
-    result, profiles = backup(win, "--check", users=["bob"])
-    assert profiles[BOB_PROFILE]["imap_online_only"] == ["bob@ac-test.fr"] and IMAP
+def test_names_tar_exe_can_take_are_archived_and_others_refused_in_full(win):
+    """tar.exe reads its list in the ANSI code page (1252 here): "Envoyés"
+    goes in as UTF-8; a Cyrillic name cannot be given, so nothing is made."""
+    for path in (ALICE_SECOND + "\\Mail\\Local Folders\\Envoyés", BOB_PROFILE + "\\Mail\\Local Folders\\Отправленные"):
+        os.makedirs(os.path.dirname(win.host(path)), exist_ok=True)
+        with open(win.host(path), "wb") as f:
+            f.write(b"From - \r\n")
+    result, profiles = backup(win)
+    with zipfile.ZipFile(win.host(profiles[ALICE_SECOND]["archive"])) as zf:
+        assert zf.read("Mail/Local Folders/Envoyés") == b"From - \r\n"
+    assert profiles[BOB_PROFILE]["status"] == "error" and "code page 1252" in profiles[BOB_PROFILE]["error"]
+    assert dest_files(win, "bob", "default-esr") == []

@@ -27,7 +27,8 @@ ARCHIVE_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.zip$"
 MANIFEST_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.manifest\.json$"
 BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-([0-9]{1,9})\.tmp$"
 MANIFEST_MEMBER = "rectorat-backup-manifest.json"
-DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_manifest_bytes": 268435456, "max_run_manifest_bytes": 67108864}
+DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_run_files": 400000, "max_manifest_bytes": 268435456,
+                         "max_run_manifest_bytes": 67108864}
 TEMP_PATH = "C:\\Windows\\Temp\\"  # [IO.Path]::GetTempPath() of the connecting account
 ANSI_CODE_PAGE = "cp1252"  # [Text.Encoding]::Default of a French or English Windows
 
@@ -66,7 +67,8 @@ class BackupTwin(Twin):
                     files.append({"path": rel, "size": child.length,
                                   "mtime_ns": self.convert_to_unix_ns(os.lstat(child.host).st_mtime_ns)})
                 if len(files) + len(dirs) > max_files:
-                    raise self.new_refusal("error", "more than %d files in the profile" % max_files)
+                    raise self.new_refusal("error", "more than %d files in the profile, or left to list in this run"
+                                           % max_files)
             stack.extend(reversed(subdirs))
         return {"files": files, "dirs": dirs}
 
@@ -116,7 +118,8 @@ class BackupTwin(Twin):
                   "archives": None, "manifests": None}
         try:
             folder = self.resolve_profile_folder(entry)
-            listing = self.get_profile_listing(folder, prune, budget["max_files"])
+            listing = self.get_profile_listing(folder, prune, min(budget["max_files"], budget["files_left"]))
+            budget["files_left"] -= len(listing["files"]) + len(listing["dirs"])
             result["files"] = listing["files"]
             result["dirs"] = listing["dirs"]
             found = self.get_dest_archive(
@@ -173,7 +176,7 @@ class BackupTwin(Twin):
         assert options["zip:hdrcharset"] == "UTF-8"
         directory = arguments[arguments.index("-C") + 1]
         with open(self.host_path(arguments[arguments.index("-T") + 1]), "rb") as f:
-            lines = f.read().decode(ANSI_CODE_PAGE).split("\r\n")
+            lines = f.read().decode(ANSI_CODE_PAGE).split("\n")
         target = self.host_path(arguments[3])
         with zipfile.ZipFile(target, "x", compression=compress, allowZip64=True) as zf:
             next_is_dir = False
@@ -268,7 +271,7 @@ class BackupTwin(Twin):
         data = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
         with open(self.host_path(staging + "\\" + MANIFEST_MEMBER), "wb") as f:
             f.write(data.encode("utf-8"))
-        list_text = "\r\n".join(lines) + "\r\n"
+        list_text = "\n".join(lines) + "\n"
         try:
             list_bytes = list_text.encode(ANSI_CODE_PAGE)
         except UnicodeEncodeError:
@@ -356,6 +359,7 @@ class BackupTwin(Twin):
             if ps_true(assigned(self.get_field(request, name))):
                 budget[name] = ps_long(assigned(self.get_field(request, name)))
         budget["manifest_left"] = budget["max_run_manifest_bytes"]
+        budget["files_left"] = budget["max_run_files"]
         dest = ps_string(assigned(self.get_field(request, "dest")))
         prune = assigned(self.get_list_field(request, "prune"))
         results = []

@@ -15,7 +15,10 @@ $ManifestPattern = '^[0-9]{8}T[0-9]{6}Z\.manifest\.json$'
 # Temp files of a run: .<stamp>.zip.rectorat-<pid>.tmp, .<stamp>.manifest.json.rectorat-<pid>.tmp
 $BackupTempPattern = '^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-([0-9]{1,9})\.tmp$'
 $ManifestMember = 'rectorat-backup-manifest.json'
-$DefaultBackupBudget = @{ max_files = 200000; max_manifest_bytes = 268435456; max_run_manifest_bytes = 67108864 }
+# The scan's answer is held in memory at about ten times its size (see collect.ps1).
+$DefaultBackupBudget = @{
+    max_files = 200000; max_run_files = 400000; max_manifest_bytes = 268435456; max_run_manifest_bytes = 67108864
+}
 
 function ConvertTo-UnixNs {
     # Nanoseconds since 1970 of a UTC time (.NET keeps 100 ns ticks).
@@ -52,7 +55,7 @@ function Get-ProfileListing {
                 $files.Add(@{ path = $rel; size = $child.Length; mtime_ns = ConvertTo-UnixNs $child.LastWriteTimeUtc })
             }
             if ($files.Count + $dirs.Count -gt $MaxFiles) {
-                throw (New-Refusal 'error' ('more than {0} files in the profile' -f $MaxFiles))
+                throw (New-Refusal 'error' ('more than {0} files in the profile, or left to list in this run' -f $MaxFiles))
             }
         }
         for ($i = $subdirs.Count - 1; $i -ge 0; $i--) {
@@ -129,7 +132,8 @@ function Get-ProfileScan {
     $result = @{ path = Get-Field $Entry 'path'; error = $null; files = $null; dirs = $null; archives = $null; manifests = $null }
     try {
         $dir = Resolve-ProfileFolder $Entry
-        $listing = Get-ProfileListing $dir $Prune $Budget.max_files
+        $listing = Get-ProfileListing $dir $Prune ([Math]::Min($Budget.max_files, $Budget.files_left))
+        $Budget.files_left -= $listing.files.Count + $listing.dirs.Count
         $result.files = $listing.files
         $result.dirs = $listing.dirs
         $found = Get-DestArchive (Get-DestFolder $Dest (Get-ListField $Entry 'folder') $false) $Budget
@@ -285,8 +289,9 @@ function Write-ProfileArchive {
     $null = [IO.Directory]::CreateDirectory($Staging)
     $json = ConvertTo-Json -InputObject $manifest -Depth 8 -Compress
     [IO.File]::WriteAllBytes($Staging + '\' + $ManifestMember, (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json))
-    # tar.exe reads the list in the ANSI code page: a name it cannot hold is refused here, not lost.
-    $listText = ($lines -join "`r`n") + "`r`n"
+    # tar.exe reads the list (one name a line) in the ANSI code page: a name
+    # it cannot hold is refused here, not lost.
+    $listText = ($lines -join "`n") + "`n"
     $ansi = [Text.Encoding]::GetEncoding([Text.Encoding]::Default.CodePage, [Text.EncoderFallback]::ExceptionFallback,
         [Text.DecoderFallback]::ExceptionFallback)
     try {
@@ -409,6 +414,7 @@ function Invoke-Backup {
         }
     }
     $budget.manifest_left = $budget.max_run_manifest_bytes
+    $budget.files_left = $budget.max_run_files
     $dest = [string](Get-Field $Request 'dest')
     $prune = Get-ListField $Request 'prune'
     $results = New-Object -TypeName 'Collections.Generic.List[object]'
