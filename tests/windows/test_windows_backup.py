@@ -163,12 +163,12 @@ def test_if_running_fail_fails_the_task(win):
 def test_keep_removes_the_oldest_archives_and_nothing_else(win):
     folder = win.host(DEST + "\\bob\\default-esr")
     stamps = []
-    for _ in range(3):
+    for run in range(3):
         result, profiles = backup(win, keep=2, users=["bob"])
         stamps.append(profiles[BOB_PROFILE]["archive"].rsplit("\\", 1)[1][:-4])
         with open(win.host(BOB_PROFILE + "\\prefs.js"), "ab") as f:
             f.write(b"// changed\r\n")
-        if len(stamps) == 1:
+        if run == 0:
             with open(os.path.join(folder, "notes.txt"), "wb") as f:
                 f.write(b"not an archive")
     assert len(set(stamps)) == 3 and profiles[BOB_PROFILE]["removed"] == [stamps[0]]
