@@ -132,8 +132,9 @@ def test_thunderbird_starting_between_scan_and_write_is_skipped(win, monkeypatch
     assert dest_files(win, "alice", "default-esr") == []
 
 
-def backup_in_process(win):
-    """The action's flow without ansible-playbook, so that a test can patch the twin."""
+def backup_in_process(win, after_scan=None):
+    """The action's flow without ansible-playbook, so that a test can patch
+    the twin, or act (``after_scan``) between the scan and the write."""
     from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup_flow
     from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_backup import WindowsBackup
     from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_host import PowerShellHost
@@ -141,13 +142,27 @@ def backup_in_process(win):
 
     class Host(PowerShellHost):
         def run_script(self, name, request):
-            return json.loads(json.dumps(twin.run_script(win.machine.base, name, json.loads(json.dumps(request)))))
+            response = json.loads(json.dumps(twin.run_script(win.machine.base, name, json.loads(json.dumps(request)))))
+            if request.get("mode") == "scan" and after_scan is not None:
+                after_scan()
+            return response
 
     host = Host(None)
     params = {"users": None, "profiles": None, "dest": DEST, "keep": 3, "if_running": "skip", "compression": "stored"}
     result = backup_flow.run(params, False, host.collect, os_family="windows",
                              backup_many=WindowsBackup(host, "stored"))
     return result, dict((p["path"], p) for p in result["profiles"])
+
+
+def test_a_file_changed_between_scan_and_write_fails_its_profile_only(win):
+    def grow():
+        with open(win.host(BOB_PROFILE + "\\prefs.js"), "ab") as f:
+            f.write(b"// written after the scan\r\n")
+
+    result, profiles = backup_in_process(win, after_scan=grow)
+    assert profiles[BOB_PROFILE]["status"] == "error" and "run again" in profiles[BOB_PROFILE]["error"]
+    assert dest_files(win, "bob", "default-esr") == []
+    assert profiles[ALICE_FIRST]["status"] == "backed_up" and result["summary"]["error"] == 1
 
 
 def test_if_running_fail_fails_the_task(win):
