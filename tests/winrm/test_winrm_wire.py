@@ -165,3 +165,21 @@ def test_five_megabyte_prefs_spans_many_envelopes_each_way(wire):
                        summary["largest_response"], summary["largest_response_body"]))
     commands = [{"script": s, "command_chars": c, "stdin_bytes": b, "rc": rc} for s, c, b, rc in stats.commands]
     FIGURES.append("%s, commands: %s" % (wire.connection, json.dumps(commands)))
+
+
+def test_backup_over_winrm_then_second_run_is_unchanged(wire):
+    """thunderbird_backup's three scripts (collect, backup scan, backup write)
+    over the wire; backup.ps1's twin emulates the host's tar.exe."""
+    tar = wire.machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(wire.machine.host("D:\\Sauvegardes"))
+    run = wire.play("rectorat.thunderbird.thunderbird_backup", {"dest": "D:\\Sauvegardes"})
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("task", "win1")
+    assert result["summary"]["backed_up"] == 3 and result["changed"] is True
+    assert wire.scripts_run() == ["collect", "backup", "backup"]
+    again = wire.play("rectorat.thunderbird.thunderbird_backup", {"dest": "D:\\Sauvegardes"})
+    assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
+    assert wire.scripts_run() == ["collect", "backup", "backup", "collect", "backup"]
+    assert_within_windows_limits(wire.endpoint.stats, wire.connection)
