@@ -35,7 +35,8 @@ def selected_profiles(params, collect_fn, os_family="posix"):
         if snap is None or snap.get("symlink") or snap.get("error"):
             entry["refused"] = record.get("error") or "profile not readable"
         else:
-            entry.update(home=snap.get("home"), uid=snap.get("uid"), gid=snap.get("gid"))
+            entry.update(home=snap.get("home"), uid=snap.get("uid"), gid=snap.get("gid"),
+                         running=snap.get("running"), lock_error=snap.get("lock_error"))
             if record.get("error"):
                 # A profile whose prefs do not parse is still worth saving.
                 entry["warning"] = record["error"]
@@ -67,20 +68,36 @@ def duplicate_folders(entries):
     return clashes
 
 
-def run(params, check_mode, collect_fn, backup_fn, os_family="posix"):
+def one_by_one(backup_fn):
+    """A ``backup_many`` from a function that archives one profile."""
+    def backup_many(entries, dest, keep, check_mode):
+        outcomes = {}
+        for entry in entries:
+            started = time.time()
+            outcome = backup_fn(entry, dest, keep, check_mode)
+            outcomes[entry["path"]] = dict(outcome, seconds=time.time() - started)
+        return outcomes
+    return backup_many
+
+
+def run(params, check_mode, collect_fn, backup_fn=None, os_family="posix", backup_many=None):
+    """``backup_fn(entry, dest, keep, check_mode)`` archives one profile;
+    or ``backup_many(entries, dest, keep, check_mode)`` gives {path: outcome}
+    for all of them at once (a Windows host: one round trip for all)."""
     entries, host_errors = selected_profiles(params, collect_fn, os_family)
     clashes = duplicate_folders(entries)
+    todo = [e for e in entries if not e["refused"] and e["path"] not in clashes]
+    outcomes = (backup_many or one_by_one(backup_fn))(todo, params["dest"], params["keep"], check_mode)
     records = []
     for entry in entries:
-        started = time.time()
         if entry["refused"]:
             outcome = {"status": "error", "error": entry["refused"]}
         elif entry["path"] in clashes:
             outcome = {"status": "error", "error": "another profile of %s is named %r too; back it up with "
                        "`profiles` and its own dest" % (entry["user"], entry["name"])}
         else:
-            outcome = backup_fn(entry, params["dest"], params["keep"], check_mode)
-        records.append(result_record(entry, outcome, time.time() - started))
+            outcome = outcomes[entry["path"]]
+        records.append(result_record(entry, outcome, outcome.get("seconds") or 0.0))
     counts = dict((s, sum(1 for r in records if r["status"] == s)) for s in STATUSES)
     result = {
         "changed": any(r["status"] == "backed_up" or r["removed"] for r in records),

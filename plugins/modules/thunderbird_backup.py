@@ -41,14 +41,14 @@ attributes:
   diff_mode:
     support: none
   platform:
-    platforms: [posix]
+    platforms: [posix, windows]
 options:
   dest:
     description:
       - Folder on the managed host (a local disk or a mounted share) that receives the
         archives, in C(<dest>/<user>/<profile name>/). It must exist; the subfolders are
         made with mode C(0700).
-      - A symbolic link below O(dest) is refused.
+      - A symbolic link (on Windows, a junction too) below O(dest) is refused.
       - On a share common to several workstations, give each its own O(dest) (for example
         C(/mnt/share/thunderbird/{{ inventory_hostname }})), since two workstations may have
         users and profiles of the same names. Archives that another host made are never
@@ -83,7 +83,14 @@ notes:
   - Thunderbird's own profile import (Tools > Import, since 102) takes such a zip when the
     profile is under 2 GB. Larger archives are restored with
     M(rectorat.thunderbird.thunderbird_restore).
-  - Windows hosts are not supported yet.
+  - On Windows hosts (C(winrm), C(psrp), or C(ssh) with a PowerShell shell) the action plugin
+    makes the same decisions on the controller and the archive is written by the C(tar.exe) of
+    Windows 10 (1803 and later) and 11 (bsdtar, libarchive) under C(parent.lock), then checked
+    (names and sizes, every CRC) before its rename. O(dest) is a Windows path; the folders made
+    below it inherit its permissions, so give O(dest) an ACL that only administrators can read
+    (archives hold saved logins). File names C(tar.exe) cannot take in the host's ANSI code
+    page refuse their profile with an error, and nothing is written. See docs/windows.md of the
+    collection for what is not verified on a real Windows host.
 seealso:
   - module: rectorat.thunderbird.thunderbird_restore
   - module: rectorat.thunderbird.thunderbird_offline

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The action plugins of thunderbird_info and thunderbird_offline.
+"""The action plugins of thunderbird_info, thunderbird_offline and
+thunderbird_backup (whose Windows side is in windows_backup.py).
 
 Linux hosts run the module, once, as any module. Windows hosts cannot run
 Python modules: there the plan (module_utils/workflow.py) runs on the
@@ -16,7 +17,7 @@ one PowerShell input object, which Windows refuses above 10 MB
 (MaximumReceivedObjectSizeMB), so no line is longer than STDIN_LINE_LIMIT
 and the bootstrap rejoins the request's lines. The script sent is powershell/prelude.ps1 (the helpers
 both scripts share, and the reading of the request and writing of the
-response), a newline, then collect.ps1 or commit.ps1: one script, whose
+response), a newline, then collect.ps1, commit.ps1 or backup.ps1: one script, whose
 bytes the test connection compares with these files. The response comes back as one base64 line after
 RESPONSE_MARKER, so that neither code page nor stray output can garble it.
 """

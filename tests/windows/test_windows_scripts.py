@@ -1,4 +1,4 @@
-"""collect.ps1 and commit.ps1: parsed by a real PowerShell grammar
+"""collect.ps1, commit.ps1 and backup.ps1: parsed by a real PowerShell grammar
 (tree-sitter-powershell, run by node), checked for Windows PowerShell 5.1
 compatibility and for mistakes that only running them would show, and
 matched function for function by their Python twin.
@@ -19,16 +19,20 @@ import pytest
 from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_host
 
 import twin
+import twin_backup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit"))
+SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit", "backup"))
+RUNS = ("collect", "commit", "backup")
+TWINS = {"collect": twin.Twin, "commit": twin.Twin, "backup": twin_backup.BackupTwin}
 
 # Windows PowerShell 5.1 cmdlets the scripts may call; anything else must be
 # a function of the same script (a typo would otherwise only show on a host).
 # "& $Body": the prelude's Invoke-Script runs the script's body, its one dynamic call.
 CMDLETS = {"$body", "add-type", "new-object", "get-childitem", "get-item", "sort-object", "foreach-object", "write-verbose",
            "where-object", "convertto-json"}
-AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$env:systemdrive",
+AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$matches", "$env:systemdrive", "$env:systemroot",
+             "$env:computername",
              "$erroractionpreference", "$progresspreference"}
 
 # PowerShell 6+ syntax and text I/O that would re-encode bytes.
@@ -85,14 +89,14 @@ def parsed(tmp_path_factory):
     """Each script as it runs: the prelude, then the script (see windows_host.load_script)."""
     folder = tmp_path_factory.mktemp("ps")
     paths = []
-    for name in ("collect", "commit"):
+    for name in RUNS:
         path = folder / (name + ".ps1")
         path.write_bytes(windows_host.load_script(name))
         paths.append(str(path))
-    return dict(zip(("collect", "commit"), node_parse(paths)))
+    return dict(zip(RUNS, node_parse(paths)))
 
 
-@pytest.mark.parametrize("name", ["collect", "commit"])
+@pytest.mark.parametrize("name", RUNS)
 def test_script_parses_without_error_and_calls_only_what_exists(parsed, name):
     assert parsed[name]["functions"], "the grammar found no function: not a real parse"
     assert problems(parsed[name]) == []
@@ -114,7 +118,7 @@ def test_checks_catch_what_they_look_for():
     assert any("$undefinedthing" in p for p in found), found
 
 
-@pytest.mark.parametrize("name", ["prelude", "collect", "commit"])
+@pytest.mark.parametrize("name", ("prelude",) + RUNS)
 def test_script_is_windows_powershell_51_and_byte_exact(name):
     with open(SCRIPTS[name], "rb") as f:
         raw = f.read()
@@ -132,13 +136,13 @@ def test_script_is_windows_powershell_51_and_byte_exact(name):
         assert (len(line) - len(line.lstrip(" "))) % 4 == 0, "%s.ps1:%d indentation" % (name, number)
 
 
-@pytest.mark.parametrize("name", ["collect", "commit"])
+@pytest.mark.parametrize("name", RUNS)
 def test_twin_has_every_function_of_the_script(parsed, name):
     """The twin mirrors the script function for function: Get-ChildEntry is
     Twin.get_child_entry."""
     for function in parsed[name]["functions"]:
         method = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", function["name"]).replace("-", "_").lower()
-        assert hasattr(twin.Twin, method), "tests/windows/twin.py lacks %s (%s)" % (method, function["name"])
+        assert hasattr(TWINS[name], method), "the twin of %s.ps1 lacks %s (%s)" % (name, method, function["name"])
 
 
 def test_command_line_fits_windows_and_input_is_ascii():
@@ -149,7 +153,7 @@ def test_command_line_fits_windows_and_input_is_ascii():
     assert payload.count(b"\n") == 2
 
 
-@pytest.mark.parametrize("name", ["collect", "commit"])
+@pytest.mark.parametrize("name", RUNS)
 def test_the_prelude_is_sent_once_in_front_of_the_script(name):
     sent = windows_host.load_script(name)
     with open(SCRIPTS["prelude"], "rb") as f:

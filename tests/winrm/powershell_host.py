@@ -51,7 +51,7 @@ def collection_scripts():
     """{script bytes: twin} for collect.ps1 and commit.ps1."""
     host = windows_host()
     return dict((host.load_script(name), (name, lambda root, request, name=name: twin.run_script(root, name, request)))
-                for name in ("collect", "commit"))
+                for name in ("collect", "commit", "backup"))
 
 
 def run(root, command_line, stdin, scripts=None):

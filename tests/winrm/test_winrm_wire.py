@@ -201,3 +201,21 @@ def test_seven_megabyte_prefs_is_sent_as_input_objects_below_the_psrp_limit(wire
     again = wire.play("rectorat.thunderbird.thunderbird_offline", {"profiles": [ALICE_FIRST]})
     assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
     assert tree_state(wire.machine.base) == after_first
+
+
+def test_backup_over_winrm_then_second_run_is_unchanged(wire):
+    """thunderbird_backup's three scripts (collect, backup scan, backup write)
+    over the wire; backup.ps1's twin emulates the host's tar.exe."""
+    tar = wire.machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(wire.machine.host("D:\\Sauvegardes"))
+    run = wire.play("rectorat.thunderbird.thunderbird_backup", {"dest": "D:\\Sauvegardes"})
+    assert run.rc == 0, run.stdout + run.stderr
+    result = run.result("task", "win1")
+    assert result["summary"]["backed_up"] == 3 and result["changed"] is True
+    assert wire.scripts_run() == ["collect", "backup", "backup"]
+    again = wire.play("rectorat.thunderbird.thunderbird_backup", {"dest": "D:\\Sauvegardes"})
+    assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
+    assert wire.scripts_run() == ["collect", "backup", "backup", "collect", "backup"]
+    assert_within_windows_limits(wire.endpoint.stats, wire.connection)

@@ -13,77 +13,6 @@ $Allowed = @('prefs.js', 'user.js', 'folderCache.json')
 # ([0-9], not \d: .NET's \d matches every Unicode digit, which [int] refuses).
 $TempPattern = '^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$'
 
-function New-Refusal {
-    # An exception carrying the protocol status of the profile.
-    param([string]$Status, [string]$Message)
-    $refusal = New-Object -TypeName InvalidOperationException -ArgumentList $Message
-    $refusal.Data['status'] = $Status
-    return $refusal
-}
-
-function Resolve-ProfileFolder {
-    # The profile folder, walked from the home (when the profile lies below
-    # it) so that no component below the home can be a junction or a link.
-    param($Entry)
-    $path = ([string](Get-Field $Entry 'path')).TrimEnd('\')
-    $base = ([string](Get-Field $Entry 'home')).TrimEnd('\')
-    if ($base -and $path.StartsWith($base + '\', [StringComparison]::OrdinalIgnoreCase)) {
-        $parts = $path.Substring($base.Length + 1).Split('\')
-    }
-    else {
-        $split = Split-NativePath $path
-        $base = $split.parent
-        $parts = @($split.name)
-    }
-    $current = $base.TrimEnd('\')
-    $walked = New-Object -TypeName 'Collections.Generic.List[string]'
-    foreach ($part in $parts) {
-        if (-not $part) {
-            continue
-        }
-        $info = Get-ChildEntry $current $part
-        if ($null -eq $info) {
-            throw (New-Refusal 'error' ('{0}: profile folder not found' -f $path))
-        }
-        $walked.Add($info.Name)
-        if (Test-ReparsePoint $info) {
-            throw (New-Refusal 'error' ('refused: {0} is a symbolic link' -f ($walked -join '/')))
-        }
-        if (-not ($info -is [IO.DirectoryInfo])) {
-            throw (New-Refusal 'error' ('{0}: not a folder' -f $path))
-        }
-        $current = $current + '\' + $info.Name
-    }
-    return $current
-}
-
-function Open-ProfileLock {
-    # Hold parent.lock sharing nothing, as Thunderbird does; refused while
-    # Thunderbird runs. Only a parent.lock this run creates is deleted when
-    # closed: Thunderbird keeps its own and reads its time.
-    param([string]$Dir)
-    $existing = Get-ChildEntry $Dir 'parent.lock'
-    if ($null -ne $existing -and (Test-ReparsePoint $existing)) {
-        throw (New-Refusal 'error' 'parent.lock is a symbolic link')
-    }
-    $path = $Dir + '\parent.lock'
-    $access = [IO.FileAccess]::ReadWrite
-    try {
-        if ($null -eq $existing) {
-            return New-Object -TypeName IO.FileStream -ArgumentList @(
-                $path, [IO.FileMode]::CreateNew, $access, [IO.FileShare]::None, 1, [IO.FileOptions]::DeleteOnClose)
-        }
-        return New-Object -TypeName IO.FileStream -ArgumentList @($path, [IO.FileMode]::Open, $access, [IO.FileShare]::None)
-    }
-    catch {
-        $ex = Get-InnerException $_
-        if (Test-SharingViolation $ex) {
-            throw (New-Refusal 'running' 'Thunderbird started with this profile')
-        }
-        throw (New-Refusal 'error' ('cannot open parent.lock: ' + $ex.Message))
-    }
-}
-
 function Test-Guard {
     # Bytes of each file to write, after checking every guard under the lock:
     # the same bytes as collect read, not read-only, owned as the folder is.
@@ -129,17 +58,6 @@ function Test-Guard {
         $current[$name] = @{ exists = ($null -ne $info); data = $data }
     }
     return $current
-}
-
-function Test-ProcessAlive {
-    param([int]$ProcessId)
-    try {
-        [Diagnostics.Process]::GetProcessById($ProcessId).Dispose()
-        return $true
-    }
-    catch {
-        return $false
-    }
 }
 
 function Remove-StaleTemp {

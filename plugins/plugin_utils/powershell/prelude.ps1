@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-# Prelude of collect.ps1 and commit.ps1: the helpers both need. Windows
+# Prelude of collect.ps1, commit.ps1 and backup.ps1: the helpers they share. Windows
 # PowerShell 5.1. plugin_utils/windows_host.py sends it in front of the
 # script, as one script (prelude.ps1, a newline, then collect.ps1 or
 # commit.ps1). Its pitfalls are listed in docs/windows.md; the Python twin of
@@ -185,6 +185,88 @@ function Get-Sha256Hex {
     }
     finally {
         $sha.Dispose()
+    }
+}
+
+function New-Refusal {
+    # An exception carrying the protocol status of the profile.
+    param([string]$Status, [string]$Message)
+    $refusal = New-Object -TypeName InvalidOperationException -ArgumentList $Message
+    $refusal.Data['status'] = $Status
+    return $refusal
+}
+
+function Resolve-ProfileFolder {
+    # The profile folder, walked from the home (when the profile lies below
+    # it) so that no component below the home can be a junction or a link.
+    param($Entry)
+    $path = ([string](Get-Field $Entry 'path')).TrimEnd('\')
+    $base = ([string](Get-Field $Entry 'home')).TrimEnd('\')
+    if ($base -and $path.StartsWith($base + '\', [StringComparison]::OrdinalIgnoreCase)) {
+        $parts = $path.Substring($base.Length + 1).Split('\')
+    }
+    else {
+        $split = Split-NativePath $path
+        $base = $split.parent
+        $parts = @($split.name)
+    }
+    $current = $base.TrimEnd('\')
+    $walked = New-Object -TypeName 'Collections.Generic.List[string]'
+    foreach ($part in $parts) {
+        if (-not $part) {
+            continue
+        }
+        $info = Get-ChildEntry $current $part
+        if ($null -eq $info) {
+            throw (New-Refusal 'error' ('{0}: profile folder not found' -f $path))
+        }
+        $walked.Add($info.Name)
+        if (Test-ReparsePoint $info) {
+            throw (New-Refusal 'error' ('refused: {0} is a symbolic link' -f ($walked -join '/')))
+        }
+        if (-not ($info -is [IO.DirectoryInfo])) {
+            throw (New-Refusal 'error' ('{0}: not a folder' -f $path))
+        }
+        $current = $current + '\' + $info.Name
+    }
+    return $current
+}
+
+function Open-ProfileLock {
+    # Hold parent.lock sharing nothing, as Thunderbird does; refused while
+    # Thunderbird runs. Only a parent.lock this run creates is deleted when
+    # closed: Thunderbird keeps its own and reads its time.
+    param([string]$Dir)
+    $existing = Get-ChildEntry $Dir 'parent.lock'
+    if ($null -ne $existing -and (Test-ReparsePoint $existing)) {
+        throw (New-Refusal 'error' 'parent.lock is a symbolic link')
+    }
+    $path = $Dir + '\parent.lock'
+    $access = [IO.FileAccess]::ReadWrite
+    try {
+        if ($null -eq $existing) {
+            return New-Object -TypeName IO.FileStream -ArgumentList @(
+                $path, [IO.FileMode]::CreateNew, $access, [IO.FileShare]::None, 1, [IO.FileOptions]::DeleteOnClose)
+        }
+        return New-Object -TypeName IO.FileStream -ArgumentList @($path, [IO.FileMode]::Open, $access, [IO.FileShare]::None)
+    }
+    catch {
+        $ex = Get-InnerException $_
+        if (Test-SharingViolation $ex) {
+            throw (New-Refusal 'running' 'Thunderbird started with this profile')
+        }
+        throw (New-Refusal 'error' ('cannot open parent.lock: ' + $ex.Message))
+    }
+}
+
+function Test-ProcessAlive {
+    param([int]$ProcessId)
+    try {
+        [Diagnostics.Process]::GetProcessById($ProcessId).Dispose()
+        return $true
+    }
+    catch {
+        return $false
     }
 }
 

@@ -6,8 +6,8 @@ for cmd.exe and powershell.exe as the WinRM test endpoint's
 (tests/winrm/powershell_host.py).
 
 It accepts only what the action plugin must send: the encoded bootstrap of
-plugin_utils/windows_host.py, with, on stdin, one of the collection's two
-scripts behind the prelude (powershell/prelude.ps1), byte for byte, and a
+plugin_utils/windows_host.py, with, on stdin, one of the collection's
+scripts (collect, commit, backup) behind the prelude (powershell/prelude.ps1), byte for byte, and a
 JSON request. Anything else fails, as it would
 on a real host. Each command is logged (one JSON line) to ``fakewin_log``.
 """
@@ -27,7 +27,7 @@ import powershell_host  # noqa: E402  (tests/winrm, put on the path just above)
 
 DOCUMENTATION = '''
 name: fakewin
-short_description: Windows host emulated by the Python twin of collect.ps1 and commit.ps1
+short_description: Windows host emulated by the Python twin of collect.ps1, commit.ps1 and backup.ps1
 description:
   - Test connection; see tests/windows/twin.py.
 options:
