@@ -35,3 +35,26 @@ notes:
   - Windows hosts are supported through an action plugin that runs the logic on the
     controller; see the collection README.
 '''
+
+    # The offline settings, the same for thunderbird_offline (written into
+    # the profiles) and thunderbird_autoconfig (applied at every start).
+    OFFLINE_SETTINGS = r'''
+options:
+  servers:
+    description:
+      - Only act on IMAP accounts whose server host name is in this list (case-insensitive).
+      - By default every IMAP account.
+    type: list
+    elements: str
+  sync_age_days:
+    description:
+      - Keep messages of the last this many days offline; V(0) keeps every message
+        whatever its age.
+    type: int
+    default: 0
+  size_limit_kb:
+    description:
+      - Do not keep messages larger than this many KB offline; V(0) means no limit.
+    type: int
+    default: 0
+'''

@@ -27,56 +27,25 @@ import zlib
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
-    SymlinkInPath, open_dir_below)
-from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
-    EffectiveUser, process_alive, profile_location)
+    SymlinkInPath, is_locked, open_dir_below)
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (  # noqa: F401  (Refused: restore_io's too)
+    EffectiveUser, Refused, hold_profile_lock, process_alive, profile_location)
 
 CHUNK = 1 << 20
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-# O_NONBLOCK: a user's lease on .parentlock must not stall the open.
-_LOCK = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-class Refused(Exception):
-    def __init__(self, status, message):
-        Exception.__init__(self, message)
-        self.status = status
 
 
 # ---------------------------------------------------------------- profile side
 
-def hold_lock(dir_fd):
-    """Take Thunderbird's .parentlock (creating it, as Thunderbird would, when
-    absent) so Thunderbird cannot start while the profile is read. Returns
-    the fd; Refused("running") when Thunderbird holds it."""
-    try:
-        fd = os.open(".parentlock", _LOCK | os.O_CREAT, 0o644, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise Refused("error", "refused: .parentlock is a symbolic link")
-        raise Refused("error", "cannot open .parentlock: %s" % exc.strerror)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except (IOError, OSError):
-        os.close(fd)
+def refuse_if_running(dir_fd):
+    """Refused when Thunderbird has the profile open, or when that cannot be told."""
+    locked, problem = is_locked(dir_fd)
+    if problem:
+        raise Refused("error", "cannot tell whether Thunderbird runs: %s" % problem)
+    if locked:
         raise Refused("running", "Thunderbird has this profile open")
-    return fd
-
-
-def is_running(dir_fd):
-    try:
-        fd = os.open(".parentlock", _LOCK, dir_fd=dir_fd)
-    except OSError:
-        return False
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except (IOError, OSError):
-        return True
-    finally:
-        os.close(fd)
 
 
 def list_profile(dir_fd, uid):
@@ -466,13 +435,13 @@ def backup_profile(entry, dest, keep, check_mode, compress=False, stamp_fn=utc_s
         with EffectiveUser(entry.get("uid"), entry.get("gid")):
             profile_fd = open_dir_below(base, parts)
             try:
-                lock_fd = None if check_mode else hold_lock(profile_fd)
+                lock_fd = None if check_mode else hold_profile_lock(profile_fd, create=True)
             except BaseException:
                 os.close(profile_fd)
                 raise
         try:
-            if check_mode and is_running(profile_fd):
-                raise Refused("running", "Thunderbird has this profile open")
+            if check_mode:
+                refuse_if_running(profile_fd)
             listing, dirs = list_profile(profile_fd, entry.get("uid"))
             dest_fd = open_dest(dest, folder, create=not check_mode)
             try:

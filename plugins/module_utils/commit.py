@@ -116,14 +116,18 @@ def write_new(dir_fd, name, data, uid, gid, mode):
     os.close(fd)
 
 
-def hold_profile_lock(dir_fd):
+def hold_profile_lock(dir_fd, create=False):
     """Lock .parentlock as Thunderbird does; returns its fd (or None when the
-    profile has none). Raises Refused when Thunderbird holds it."""
+    profile has none and ``create`` is false: with ``create``, it is made as
+    Thunderbird would, so that no Thunderbird can start while it is held).
+    Raises Refused when Thunderbird holds it."""
     try:
-        fd = os.open(".parentlock", LOCK_FLAGS, dir_fd=dir_fd)
+        fd = os.open(".parentlock", LOCK_FLAGS | (os.O_CREAT if create else 0), 0o644, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
+        if exc.errno == errno.ELOOP:
+            raise Refused("error", "refused: .parentlock is a symbolic link")
         if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
             raise Refused("error", "cannot open .parentlock: another process holds a lease on it")
         raise Refused("error", "cannot open .parentlock: %s" % exc.strerror)

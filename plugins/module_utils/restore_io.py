@@ -26,9 +26,9 @@ import zlib
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import restore as rs
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.archive_io import (
-    CHUNK, Refused, is_running, list_profile, read_small)
+    CHUNK, Refused, list_profile, read_small)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
-    SymlinkInPath, open_dir_below)
+    SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
     EffectiveUser, process_alive)
 
@@ -299,8 +299,9 @@ def place(zf, manifest, root_fd, root_path, rel, force, result):
         existing = make_dirs_readonly(parent_fd, folder)
         if existing is not None:
             try:
-                if is_running(existing):
-                    raise Refused("error", "Thunderbird has %s open" % result["path"])
+                locked, problem = is_locked(existing)
+                if locked:
+                    raise Refused("error", problem or "Thunderbird has %s open" % result["path"])
             finally:
                 os.close(existing)
             if not is_empty(parent_fd, folder):

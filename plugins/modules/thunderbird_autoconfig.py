@@ -31,6 +31,7 @@ description:
 author:
   - Rectorat IT (@rectorat)
 extends_documentation_fragment:
+  - rectorat.thunderbird.thunderbird.offline_settings
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -60,23 +61,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  servers:
-    description:
-      - Only act on IMAP accounts whose server host name is in this list (case-insensitive).
-      - By default every IMAP account.
-    type: list
-    elements: str
-  sync_age_days:
-    description:
-      - Keep messages of the last this many days offline; V(0) keeps every message
-        whatever its age. Same meaning as in M(rectorat.thunderbird.thunderbird_offline).
-    type: int
-    default: 0
-  size_limit_kb:
-    description:
-      - Do not keep messages larger than this many KB offline; V(0) means no limit.
-    type: int
-    default: 0
   lock:
     description:
       - Lock the three settings (keep messages, age, size) of each IMAP account, so that the

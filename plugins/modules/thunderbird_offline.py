@@ -28,6 +28,7 @@ author:
   - Rectorat IT (@rectorat)
 extends_documentation_fragment:
   - rectorat.thunderbird.thunderbird
+  - rectorat.thunderbird.thunderbird.offline_settings
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:
@@ -42,23 +43,6 @@ attributes:
   platform:
     platforms: [posix, windows]
 options:
-  servers:
-    description:
-      - Only change IMAP accounts whose server host name is in this list (case-insensitive).
-      - By default every IMAP account is changed.
-    type: list
-    elements: str
-  sync_age_days:
-    description:
-      - Keep messages of the last this many days offline; V(0) keeps every message
-        whatever its age.
-    type: int
-    default: 0
-  size_limit_kb:
-    description:
-      - Do not keep messages larger than this many KB offline; V(0) means no limit.
-    type: int
-    default: 0
   if_running:
     description:
       - What to do with a profile that Thunderbird has open.
