@@ -228,3 +228,17 @@ def test_names_tar_exe_can_take_are_archived_and_others_refused_in_full(win):
         assert zf.read("Mail/Local Folders/Envoyés") == b"From - \r\n"
     assert profiles[BOB_PROFILE]["status"] == "error" and "code page 1252" in profiles[BOB_PROFILE]["error"]
     assert dest_files(win, "bob", "default-esr") == []
+
+
+def test_a_path_tar_exe_would_get_as_a_look_alike_is_refused(win):
+    """tar.exe takes its command line in the ANSI code page too, where Windows
+    turns a letter the page lacks into a look-alike (libarchive issue #2092):
+    the zip would go to "Archives" beside the "Ārchives" asked for."""
+    dest, look_alike = "D:\\Sauvegardes\\Ārchives", "D:\\Sauvegardes\\Archives"
+    os.makedirs(win.host(dest))
+    os.makedirs(win.host(look_alike + "\\bob\\default-esr"))
+    result, profiles = backup(win, dest=dest, users=["bob"])
+    assert profiles[BOB_PROFILE]["status"] == "error"
+    assert "cannot be given to tar.exe in code page 1252" in profiles[BOB_PROFILE]["error"]
+    assert os.listdir(win.host(look_alike + "\\bob\\default-esr")) == []
+    assert os.listdir(win.host(dest + "\\bob\\default-esr")) == []

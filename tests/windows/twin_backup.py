@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import time
+import unicodedata
 import uuid
 import zipfile
 
@@ -156,10 +157,35 @@ class BackupTwin(Twin):
                 size += len(chunk)
         return {"size": size, "sha256": digest.hexdigest()}
 
+    def convert_to_ansi_byte(self, text, what):
+        try:
+            return text.encode(ANSI_CODE_PAGE)  # ExceptionFallback
+        except UnicodeEncodeError:
+            raise self.new_refusal("error", "%s cannot be given to tar.exe in code page 1252" % what)
+
+    @staticmethod
+    def narrow_argv(argument):
+        """What tar.exe (main(argc, char **argv)) gets for an argument: the
+        command line in the ANSI code page with Windows' best fit, a letter
+        the page lacks becoming its base letter or '?' (libarchive issue
+        #2092: ``tar -c -f \u0100.tar`` writes ``A.tar``)."""
+        out = []
+        for char in argument:
+            try:
+                char.encode(ANSI_CODE_PAGE)
+                out.append(char)
+            except UnicodeEncodeError:
+                base = unicodedata.normalize("NFKD", char)[0]
+                out.append(base if base.encode(ANSI_CODE_PAGE, "replace") != b"?" and base != char else "?")
+        return "".join(out)
+
     def invoke_tar(self, arguments):
         tar = ENV["systemroot"] + "\\System32\\tar.exe"
         if not self.file_exists(tar):
             raise self.new_refusal("error", "%s not found: Windows 10 1803 or later ships it" % tar)
+        for argument in arguments:
+            self.convert_to_ansi_byte(argument, "the path " + argument)
+        arguments = [self.narrow_argv(a) for a in arguments]
         try:
             if arguments[0] == "-c":
                 self.tar_create(arguments)
@@ -271,11 +297,7 @@ class BackupTwin(Twin):
         data = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
         with open(self.host_path(staging + "\\" + MANIFEST_MEMBER), "wb") as f:
             f.write(data.encode("utf-8"))
-        list_text = "\n".join(lines) + "\n"
-        try:
-            list_bytes = list_text.encode(ANSI_CODE_PAGE)
-        except UnicodeEncodeError:
-            raise self.new_refusal("error", "a file name of the profile cannot be given to tar.exe in code page 1252")
+        list_bytes = self.convert_to_ansi_byte("\n".join(lines) + "\n", "a file name of the profile")
         with open(self.host_path(staging + "\\files.lst"), "wb") as f:
             f.write(list_bytes)
         tmp_zip = dest_dir + "\\." + stamp + ".zip.rectorat-" + str(os.getpid()) + ".tmp"
