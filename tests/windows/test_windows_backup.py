@@ -242,3 +242,25 @@ def test_a_path_tar_exe_would_get_as_a_look_alike_is_refused(win):
     assert "cannot be given to tar.exe in code page 1252" in profiles[BOB_PROFILE]["error"]
     assert os.listdir(win.host(look_alike + "\\bob\\default-esr")) == []
     assert os.listdir(win.host(dest + "\\bob\\default-esr")) == []
+
+
+def test_an_archive_another_host_made_in_a_shared_dest_keeps_its_stamp():
+    """Two workstations with the same user and profile names back up into one
+    folder of a shared dest: the other host's archive of this very second is
+    not this run's, but its names are taken (File.Move does not replace)."""
+    import base64
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
+    from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_backup import WindowsBackup
+
+    stamp = "20260105T101500Z"
+    theirs = bk.build_manifest({"name": "default-esr", "user": "eleve", "path": "C:\\x", "host": "PC02"}, [], stamp)
+    theirs["archive"] = {"name": stamp + ".zip", "bytes": 22, "sha256": "0" * 64}
+    found = {"files": [{"path": "prefs.js", "size": 3, "mtime_ns": 1000}], "dirs": [],
+             "archives": [{"name": stamp + ".zip", "size": 22}],
+             "manifests": [{"name": stamp + ".manifest.json", "unread": False,
+                            "b64": base64.b64encode(bk.manifest_bytes(theirs)).decode("ascii")}]}
+    entry = {"path": "C:\\Users\\eleve\\AppData\\Roaming\\Thunderbird\\Profiles\\k.default-esr",
+             "user": "eleve", "name": "default-esr", "home": "C:\\Users\\eleve"}
+    outcome, plan = WindowsBackup(None, "stored", stamp_fn=lambda: stamp).decide(entry, found, DEST, 1, "PC01")
+    assert outcome["status"] == "backed_up" and plan["remove"] == []
+    assert plan["stamp"] == "20260105T101501Z"
