@@ -199,6 +199,15 @@ def test_tampered_archive_is_refused_before_it_gets_its_name(win, monkeypatch):
     assert not os.listdir(win.host("C:\\Windows\\Temp"))
 
 
+@pytest.mark.parametrize("member", ["rectorat-backup-manifest.json", "imapmail"])
+def test_an_archive_without_its_manifest_or_a_folder_is_refused(win, monkeypatch, member):
+    """The read-back checks every member, the manifest and folders too."""
+    monkeypatch.setattr(twin_backup.BackupTwin, "drop_member", member)
+    result, profiles = backup_in_process(win)
+    assert profiles[BOB_PROFILE]["status"] == "error" and "missing" in profiles[BOB_PROFILE]["error"]
+    assert dest_files(win, "bob", "default-esr") == []
+
+
 def test_a_link_in_the_profile_or_below_dest_is_refused(win):
     os.symlink(win.host("C:\\Users\\bob"), win.host(ALICE_SECOND + "\\elsewhere"))
     os.makedirs(win.host("C:\\other"))

@@ -232,7 +232,8 @@ function Invoke-Tar {
 
 function Test-ArchiveMember {
     # The members of the zip, read from its central directory, are the
-    # folders and files listed and the manifest, with the listed sizes.
+    # folders ('/' ending, as libarchive writes them), files and manifest
+    # expected, with their sizes: none missing, none more.
     param([string]$Zip, $Expected)
     Add-Type -AssemblyName System.IO.Compression.FileSystem
     $left = $Expected
@@ -240,9 +241,6 @@ function Test-ArchiveMember {
     try {
         foreach ($member in $archive.Entries) {
             $name = $member.FullName
-            if ($name -ceq $ManifestMember -or $name.EndsWith('/')) {
-                continue
-            }
             if (-not $left.ContainsKey($name) -or $left[$name] -ne $member.Length) {
                 throw (New-Refusal 'error' ('read back: {0} is not in the listing or has another size' -f $name))
             }
@@ -294,6 +292,7 @@ function Write-ProfileArchive {
     $lines = New-Object -TypeName 'Collections.Generic.List[string]'
     foreach ($folder in (Get-ListField $manifest 'dirs')) {
         $lines.Add([string]$folder)
+        $expected[[string]$folder + '/'] = 0
     }
     foreach ($file in (Get-ListField $manifest 'files')) {
         $rel = [string](Get-Field $file 'path')
@@ -306,7 +305,9 @@ function Write-ProfileArchive {
     $lines.Add($ManifestMember)
     $null = [IO.Directory]::CreateDirectory($Staging)
     $json = ConvertTo-Json -InputObject $manifest -Depth 8 -Compress
-    [IO.File]::WriteAllBytes($Staging + '\' + $ManifestMember, (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json))
+    $inner = (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json)
+    [IO.File]::WriteAllBytes($Staging + '\' + $ManifestMember, $inner)
+    $expected[$ManifestMember] = $inner.Length
     # The list: one name a line; a name tar.exe cannot hold is refused, not lost.
     $listBytes = ConvertTo-AnsiByte (($lines -join "`n") + "`n") 'a file name of the profile'
     [IO.File]::WriteAllBytes($Staging + '\files.lst', $listBytes)
