@@ -79,6 +79,19 @@ def existing_archives(scan, host):
     return out
 
 
+def taken_stamps(scan):
+    """Every stamp named in the dest folder, another host's archives (left
+    out of existing_archives) and manifests without their zip included: in
+    a shared dest the new archive's names must be free, as File.Move does
+    not replace."""
+    taken = set()
+    for record in (scan.get("archives") or []) + (scan.get("manifests") or []):
+        match = bk.ARCHIVE_RE.match(record["name"]) or bk.MANIFEST_RE.match(record["name"])
+        if match:
+            taken.add(match.group(1))
+    return taken
+
+
 class WindowsBackup:
     """``backup_many`` of backup_flow.run for a Windows host (PowerShellHost)."""
 
@@ -159,7 +172,7 @@ class WindowsBackup:
                                    sha256=last["archive"]["sha256"])
             goodness = dict((s, g) for s, (g, _m) in archives.items())
         else:
-            stamp = next_stamp(self.stamp_fn(), archives)
+            stamp = next_stamp(self.stamp_fn(), taken_stamps(found))
             manifest = bk.build_manifest(dict(entry, host=host), [dict(f, sha256=None) for f in listing], stamp)
             manifest["dirs"] = dirs
             plan.update(stamp=stamp, manifest=manifest, compression=self.compression)

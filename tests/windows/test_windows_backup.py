@@ -199,6 +199,15 @@ def test_tampered_archive_is_refused_before_it_gets_its_name(win, monkeypatch):
     assert not os.listdir(win.host("C:\\Windows\\Temp"))
 
 
+@pytest.mark.parametrize("member", ["rectorat-backup-manifest.json", "imapmail"])
+def test_an_archive_without_its_manifest_or_a_folder_is_refused(win, monkeypatch, member):
+    """The read-back checks every member, the manifest and folders too."""
+    monkeypatch.setattr(twin_backup.BackupTwin, "drop_member", member)
+    result, profiles = backup_in_process(win)
+    assert profiles[BOB_PROFILE]["status"] == "error" and "missing" in profiles[BOB_PROFILE]["error"]
+    assert dest_files(win, "bob", "default-esr") == []
+
+
 def test_a_link_in_the_profile_or_below_dest_is_refused(win):
     os.symlink(win.host("C:\\Users\\bob"), win.host(ALICE_SECOND + "\\elsewhere"))
     os.makedirs(win.host("C:\\other"))
@@ -228,3 +237,39 @@ def test_names_tar_exe_can_take_are_archived_and_others_refused_in_full(win):
         assert zf.read("Mail/Local Folders/Envoyés") == b"From - \r\n"
     assert profiles[BOB_PROFILE]["status"] == "error" and "code page 1252" in profiles[BOB_PROFILE]["error"]
     assert dest_files(win, "bob", "default-esr") == []
+
+
+def test_a_path_tar_exe_would_get_as_a_look_alike_is_refused(win):
+    """tar.exe takes its command line in the ANSI code page too, where Windows
+    turns a letter the page lacks into a look-alike (libarchive issue #2092):
+    the zip would go to "Archives" beside the "Ārchives" asked for."""
+    dest, look_alike = "D:\\Sauvegardes\\Ārchives", "D:\\Sauvegardes\\Archives"
+    os.makedirs(win.host(dest))
+    os.makedirs(win.host(look_alike + "\\bob\\default-esr"))
+    result, profiles = backup(win, dest=dest, users=["bob"])
+    assert profiles[BOB_PROFILE]["status"] == "error"
+    assert "cannot be given to tar.exe in code page 1252" in profiles[BOB_PROFILE]["error"]
+    assert os.listdir(win.host(look_alike + "\\bob\\default-esr")) == []
+    assert os.listdir(win.host(dest + "\\bob\\default-esr")) == []
+
+
+def test_an_archive_another_host_made_in_a_shared_dest_keeps_its_stamp():
+    """Two workstations with the same user and profile names back up into one
+    folder of a shared dest: the other host's archive of this very second is
+    not this run's, but its names are taken (File.Move does not replace)."""
+    import base64
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
+    from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_backup import WindowsBackup
+
+    stamp = "20260105T101500Z"
+    theirs = bk.build_manifest({"name": "default-esr", "user": "eleve", "path": "C:\\x", "host": "PC02"}, [], stamp)
+    theirs["archive"] = {"name": stamp + ".zip", "bytes": 22, "sha256": "0" * 64}
+    found = {"files": [{"path": "prefs.js", "size": 3, "mtime_ns": 1000}], "dirs": [],
+             "archives": [{"name": stamp + ".zip", "size": 22}],
+             "manifests": [{"name": stamp + ".manifest.json", "unread": False,
+                            "b64": base64.b64encode(bk.manifest_bytes(theirs)).decode("ascii")}]}
+    entry = {"path": "C:\\Users\\eleve\\AppData\\Roaming\\Thunderbird\\Profiles\\k.default-esr",
+             "user": "eleve", "name": "default-esr", "home": "C:\\Users\\eleve"}
+    outcome, plan = WindowsBackup(None, "stored", stamp_fn=lambda: stamp).decide(entry, found, DEST, 1, "PC01")
+    assert outcome["status"] == "backed_up" and plan["remove"] == []
+    assert plan["stamp"] == "20260105T101501Z"

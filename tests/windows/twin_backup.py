@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import time
+import unicodedata
 import uuid
 import zipfile
 
@@ -38,8 +39,10 @@ class TarFailed(Exception):
 
 
 class BackupTwin(Twin):
-    # Tests set a member name whose CRC the emulated tar.exe breaks on write.
+    # Tests set a member name whose CRC the emulated tar.exe breaks on write,
+    # or one it leaves out.
     corrupt_member = None
+    drop_member = None
 
     @staticmethod
     def convert_to_unix_ns(mtime_ns):
@@ -156,10 +159,35 @@ class BackupTwin(Twin):
                 size += len(chunk)
         return {"size": size, "sha256": digest.hexdigest()}
 
+    def convert_to_ansi_byte(self, text, what):
+        try:
+            return text.encode(ANSI_CODE_PAGE)  # ExceptionFallback
+        except UnicodeEncodeError:
+            raise self.new_refusal("error", "%s cannot be given to tar.exe in code page 1252" % what)
+
+    @staticmethod
+    def narrow_argv(argument):
+        """What tar.exe (main(argc, char **argv)) gets for an argument: the
+        command line in the ANSI code page with Windows' best fit, a letter
+        the page lacks becoming its base letter or '?' (libarchive issue
+        #2092: ``tar -c -f \u0100.tar`` writes ``A.tar``)."""
+        out = []
+        for char in argument:
+            try:
+                char.encode(ANSI_CODE_PAGE)
+                out.append(char)
+            except UnicodeEncodeError:
+                base = unicodedata.normalize("NFKD", char)[0]
+                out.append(base if base.encode(ANSI_CODE_PAGE, "replace") != b"?" and base != char else "?")
+        return "".join(out)
+
     def invoke_tar(self, arguments):
         tar = ENV["systemroot"] + "\\System32\\tar.exe"
         if not self.file_exists(tar):
             raise self.new_refusal("error", "%s not found: Windows 10 1803 or later ships it" % tar)
+        for argument in arguments:
+            self.convert_to_ansi_byte(argument, "the path " + argument)
+        arguments = [self.narrow_argv(a) for a in arguments]
         try:
             if arguments[0] == "-c":
                 self.tar_create(arguments)
@@ -185,7 +213,7 @@ class BackupTwin(Twin):
                     directory, next_is_dir = line, False
                 elif line == "-C":
                     next_is_dir = True
-                elif line:
+                elif line and line != self.drop_member:
                     source = self.host_path(directory + "\\" + line.replace("/", "\\"))
                     st = os.lstat(source)
                     if stat.S_ISLNK(st.st_mode):
@@ -227,8 +255,6 @@ class BackupTwin(Twin):
         with zipfile.ZipFile(self.host_path(self.convert_to_long_path(zip_path))) as archive:
             for member in archive.infolist():
                 name = member.filename
-                if name == MANIFEST_MEMBER or name.endswith("/"):
-                    continue
                 if name not in left or left[name] != member.file_size:
                     raise self.new_refusal("error", "read back: %s is not in the listing or has another size" % name)
                 del left[name]
@@ -259,6 +285,7 @@ class BackupTwin(Twin):
         lines = []
         for name in assigned(self.get_list_field(manifest, "dirs")):
             lines.append(ps_string(name))
+            expected[ps_string(name) + "/"] = 0
         for file in assigned(self.get_list_field(manifest, "files")):
             rel = ps_string(assigned(self.get_field(file, "path")))
             file["sha256"] = self.get_file_digest(folder + "\\" + rel.replace("/", "\\"), rel, file, folder_owner)
@@ -268,14 +295,11 @@ class BackupTwin(Twin):
         lines.append(staging)
         lines.append(MANIFEST_MEMBER)
         os.makedirs(self.host_path(staging))
-        data = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
+        inner = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         with open(self.host_path(staging + "\\" + MANIFEST_MEMBER), "wb") as f:
-            f.write(data.encode("utf-8"))
-        list_text = "\n".join(lines) + "\n"
-        try:
-            list_bytes = list_text.encode(ANSI_CODE_PAGE)
-        except UnicodeEncodeError:
-            raise self.new_refusal("error", "a file name of the profile cannot be given to tar.exe in code page 1252")
+            f.write(inner)
+        expected[MANIFEST_MEMBER] = len(inner)
+        list_bytes = self.convert_to_ansi_byte("\n".join(lines) + "\n", "a file name of the profile")
         with open(self.host_path(staging + "\\files.lst"), "wb") as f:
             f.write(list_bytes)
         tmp_zip = dest_dir + "\\." + stamp + ".zip.rectorat-" + str(os.getpid()) + ".tmp"

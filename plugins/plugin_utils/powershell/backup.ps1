@@ -182,6 +182,21 @@ function Get-FileSha256 {
     }
 }
 
+function ConvertTo-AnsiByte {
+    # $Text in the ANSI code page, in which tar.exe reads its command line
+    # and its list. Windows gives a program a character the page lacks as a
+    # look-alike (A with a macron -> 'A': another path) or '?'; refused here instead.
+    param([string]$Text, [string]$What)
+    $ansi = [Text.Encoding]::GetEncoding([Text.Encoding]::Default.CodePage, [Text.EncoderFallback]::ExceptionFallback,
+        [Text.DecoderFallback]::ExceptionFallback)
+    try {
+        return , $ansi.GetBytes($Text)
+    }
+    catch {
+        throw (New-Refusal 'error' ('{0} cannot be given to tar.exe in code page {1}' -f $What, $ansi.CodePage))
+    }
+}
+
 function Invoke-Tar {
     # Run tar.exe; its standard output is read to the end and dropped (an
     # extraction to -O is how every member's CRC is checked). The arguments
@@ -190,6 +205,9 @@ function Invoke-Tar {
     $tar = $env:SystemRoot + '\System32\tar.exe'
     if (-not [IO.File]::Exists($tar)) {
         throw (New-Refusal 'error' ('{0} not found: Windows 10 1803 or later ships it' -f $tar))
+    }
+    foreach ($argument in $Arguments) {
+        $null = ConvertTo-AnsiByte $argument ('the path ' + $argument)
     }
     $start = New-Object -TypeName Diagnostics.ProcessStartInfo
     $start.FileName = $tar
@@ -214,7 +232,8 @@ function Invoke-Tar {
 
 function Test-ArchiveMember {
     # The members of the zip, read from its central directory, are the
-    # folders and files listed and the manifest, with the listed sizes.
+    # folders ('/' ending, as libarchive writes them), files and manifest
+    # expected, with their sizes: none missing, none more.
     param([string]$Zip, $Expected)
     Add-Type -AssemblyName System.IO.Compression.FileSystem
     $left = $Expected
@@ -222,9 +241,6 @@ function Test-ArchiveMember {
     try {
         foreach ($member in $archive.Entries) {
             $name = $member.FullName
-            if ($name -ceq $ManifestMember -or $name.EndsWith('/')) {
-                continue
-            }
             if (-not $left.ContainsKey($name) -or $left[$name] -ne $member.Length) {
                 throw (New-Refusal 'error' ('read back: {0} is not in the listing or has another size' -f $name))
             }
@@ -276,6 +292,7 @@ function Write-ProfileArchive {
     $lines = New-Object -TypeName 'Collections.Generic.List[string]'
     foreach ($folder in (Get-ListField $manifest 'dirs')) {
         $lines.Add([string]$folder)
+        $expected[[string]$folder + '/'] = 0
     }
     foreach ($file in (Get-ListField $manifest 'files')) {
         $rel = [string](Get-Field $file 'path')
@@ -288,18 +305,11 @@ function Write-ProfileArchive {
     $lines.Add($ManifestMember)
     $null = [IO.Directory]::CreateDirectory($Staging)
     $json = ConvertTo-Json -InputObject $manifest -Depth 8 -Compress
-    [IO.File]::WriteAllBytes($Staging + '\' + $ManifestMember, (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json))
-    # tar.exe reads the list (one name a line) in the ANSI code page: a name
-    # it cannot hold is refused here, not lost.
-    $listText = ($lines -join "`n") + "`n"
-    $ansi = [Text.Encoding]::GetEncoding([Text.Encoding]::Default.CodePage, [Text.EncoderFallback]::ExceptionFallback,
-        [Text.DecoderFallback]::ExceptionFallback)
-    try {
-        $listBytes = $ansi.GetBytes($listText)
-    }
-    catch {
-        throw (New-Refusal 'error' ('a file name of the profile cannot be given to tar.exe in code page {0}' -f $ansi.CodePage))
-    }
+    $inner = (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json)
+    [IO.File]::WriteAllBytes($Staging + '\' + $ManifestMember, $inner)
+    $expected[$ManifestMember] = $inner.Length
+    # The list: one name a line; a name tar.exe cannot hold is refused, not lost.
+    $listBytes = ConvertTo-AnsiByte (($lines -join "`n") + "`n") 'a file name of the profile'
     [IO.File]::WriteAllBytes($Staging + '\files.lst', $listBytes)
     $tmpZip = $DestDir + '\.' + $stamp + '.zip.rectorat-' + $PID + '.tmp'
     $Result.temps.Add($tmpZip)
