@@ -363,8 +363,8 @@ def remove_stale_temps(dir_fd):
         match = bk.TEMP_RE.match(name)
         if not match:
             continue
-        if process_alive(int(match.group(1))):
-            live.add(name[1:16])
+        if process_alive(int(match.group(2))):
+            live.add(match.group(1))
         else:
             _unlink(dir_fd, name)
             removed.append(name)
@@ -453,8 +453,12 @@ def backup_profile(entry, dest, keep, check_mode, compress=False, stamp_fn=utc_s
                         bk.archive_name(good[0]),)), bytes=last["archive"]["bytes"], files=len(listing),
                         sha256=last["archive"]["sha256"])
                 else:
+                    # A stamp no name of the folder has: not one of a run
+                    # earlier in the same second, nor another host's (whose
+                    # archives ``archives`` leaves out) in a shared dest.
+                    taken = set(os.listdir(dest_fd))
                     stamp = stamp_fn()
-                    while stamp in archives:  # a run earlier in the same second
+                    while bk.archive_name(stamp) in taken or bk.manifest_name(stamp) in taken:
                         time.sleep(0.2)
                         stamp = stamp_fn()
                     result.update(status="backed_up", files=len(listing),

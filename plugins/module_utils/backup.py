@@ -30,7 +30,7 @@ _STAMP = r"\d{8}T\d{6}Z"
 ARCHIVE_RE = re.compile(r"^(%s)\.zip$" % _STAMP)
 MANIFEST_RE = re.compile(r"^(%s)\.manifest\.json$" % _STAMP)
 # .<stamp>.zip.rectorat-<pid>.tmp and .<stamp>.manifest.json.rectorat-<pid>.tmp
-TEMP_RE = re.compile(r"^\.%s\.(?:zip|manifest\.json)\.rectorat-(\d+)\.tmp$" % _STAMP)
+TEMP_RE = re.compile(r"^\.(%s)\.(?:zip|manifest\.json)\.rectorat-(\d+)\.tmp$" % _STAMP)
 _UNSAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]")
 
 

@@ -1,5 +1,7 @@
 """The pure decisions of backup and restore (backup.py, restore.py)."""
 
+import os
+
 import pytest
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
@@ -103,3 +105,21 @@ def test_archives_of_another_host_are_not_ours():
     assert bk.made_elsewhere(manifest, "poste-02")
     assert not bk.made_elsewhere(manifest, "poste-01")
     assert not bk.made_elsewhere(bk.build_manifest({"name": "p"}, [], "s"), "poste-02")
+
+
+def test_stale_temps_keep_the_manifest_of_a_run_still_in_progress(tmp_path):
+    """A live run's temp zip and its manifest (renamed before the zip) stay;
+    a dead run's temp and an orphan manifest go."""
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
+    live, dead = "20261206T101010Z", "20261206T090909Z"
+    names = [".%s.zip.rectorat-%d.tmp" % (live, os.getpid()), "%s.manifest.json" % live,
+             ".%s.zip.rectorat-999999999.tmp" % dead, "%s.manifest.json" % dead]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    fd = os.open(str(tmp_path), os.O_RDONLY)
+    try:
+        removed = archive_io.remove_stale_temps(fd)
+    finally:
+        os.close(fd)
+    assert sorted(removed) == sorted(names[2:])
+    assert sorted(os.listdir(str(tmp_path))) == sorted(names[:2])
