@@ -34,3 +34,28 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_PATH
 @pytest.fixture
 def collection_path():
     return COLLECTIONS_PATH
+
+
+# Every real-client test runs this machine's own Thunderbird; a hook left in
+# it would flag folders in their negative controls. Tests that exercise the
+# hook work on a copy of the installation.
+SYSTEM_THUNDERBIRD = "/usr/lib/thunderbird"
+
+
+def system_hook_files():
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig
+    paths = (os.path.join(SYSTEM_THUNDERBIRD, autoconfig.CFG_NAME),
+             os.path.join(SYSTEM_THUNDERBIRD, "defaults", "pref", autoconfig.PREF_NAME))
+    return set(p for p in paths if os.path.lexists(p))
+
+
+@pytest.fixture(autouse=True)
+def system_thunderbird_untouched():
+    """A test that puts the at-start hook into the machine's own Thunderbird
+    errors, and the hook is taken out again so the next tests run clean."""
+    before = system_hook_files()
+    yield
+    planted = system_hook_files() - before
+    for path in planted:
+        os.unlink(path)
+    assert not planted, "this test put the at-start hook into %s: %s" % (SYSTEM_THUNDERBIRD, sorted(planted))

@@ -288,6 +288,9 @@ class Fleet:
             "ansible_become": True,
             "ansible_become_method": "ansible.builtin.sudo",
             "ansible_python_interpreter": REMOTE_PYTHON,
+            # The workstations are this machine: never put the at-start hook
+            # into its own Thunderbird (the scenarios time the profile pass).
+            "thunderbird_offline_at_start": False,
         }}}
         with open(path, "w") as f:
             json.dump(doc, f, indent=1)  # JSON is YAML; ansible's yaml inventory reads it
