@@ -22,15 +22,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 import re
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_script as script
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import prefs as prefs_grammar
 
 PREF_NAME = "00-rectorat-offline.js"
 CFG_NAME = "rectorat-offline.cfg"
-HOOK_REPORT = script.REPORT_NAME  # written by the hook in each profile it ran in
+HOOK_REPORT = hook_report.REPORT_NAME  # written by the hook in each profile it ran in
 DEFAULT_OBSCURE = 13  # Thunderbird's default of general.config.obscure_value
 KINDS = ("system", "tarball", "snap", "flatpak", "windows")
 _SAFE_CFG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -218,33 +218,3 @@ def describe(snapshot):
     site = site_autoconfig(snapshot["pref_files"])
     out["site_autoconfig"] = site.get("cfg") if site else None
     return out
-
-
-MAX_HOOK_REPORT = 256 * 1024
-
-
-def at_start_facts(data, error=None):
-    """Summary of the ``rectorat-offline.json`` the hook wrote in a profile
-    (None when there is none)."""
-    if error:
-        return {"error": error}
-    if data is None:
-        return None
-    if len(data) > MAX_HOOK_REPORT:
-        return {"error": "%s is larger than %d bytes" % (script.REPORT_NAME, MAX_HOOK_REPORT)}
-    try:
-        report = json.loads(data.decode("utf-8"))
-        keys = ("server", "hostname", "folders", "folders_flagged", "offline_download")
-        accounts = [dict((k, a.get(k)) for k in keys)
-                    for a in report.get("accounts") or [] if isinstance(a, dict)]
-        return {
-            "time": report.get("updated") or report.get("started"),
-            "completed": bool(report.get("completed")),
-            "accounts": accounts,
-            "folders_flagged": int(report.get("folders_flagged") or 0),
-            "locked": len(report.get("locked") or []),
-            "errors": [str(e) for e in (report.get("errors") or [])][:10],
-            "error": None,
-        }
-    except (ValueError, TypeError, AttributeError) as exc:
-        return {"error": "%s does not parse: %s" % (script.REPORT_NAME, exc)}

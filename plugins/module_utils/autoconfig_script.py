@@ -19,8 +19,10 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
+
 MARKER = "rectorat.thunderbird:autoconfig"
-REPORT_NAME = "rectorat-offline.json"
+REPORT_NAME = hook_report.REPORT_NAME
 
 # The first line of an AutoConfig file is skipped by Thunderbird: keep it a comment.
 _SCRIPT = r"""// MARKER hook (Thunderbird skips this first line)

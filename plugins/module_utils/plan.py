@@ -15,9 +15,9 @@ import json
 import time
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import accounts as acc
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import budget
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import folders as fld
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import mork
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import prefs
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import profiles as prof
@@ -276,9 +276,9 @@ def plan_profile(snap, sep, identity, options):
     """(facts record, commit entry or None, diffs) for one profile."""
     record = _base_record(snap, identity)
     record["version"] = prof.read_compatibility_version(file_bytes(snap["files"].get("compatibility.ini")))
-    hook = snap["files"].get(autoconfig.HOOK_REPORT) or {}
-    record["at_start"] = autoconfig.at_start_facts(file_bytes(hook) if hook else None, hook.get("error"))
-    snap = dict(snap, files=dict((n, r) for n, r in snap["files"].items() if n != autoconfig.HOOK_REPORT))
+    hook = snap["files"].get(hook_report.REPORT_NAME) or {}
+    record["at_start"] = hook_report.at_start_facts(file_bytes(hook) if hook else None, hook.get("error"))
+    snap = dict(snap, files=dict((n, r) for n, r in snap["files"].items() if n != hook_report.REPORT_NAME))
     problem = _refusal(snap)
     if problem:
         return _failed(record, problem)

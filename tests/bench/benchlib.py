@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +41,7 @@ SAFE_PREFIX = re.compile(r"^tb[a-z0-9]{1,12}_$")
 ACADEMIC = "imap.ac-exemple.fr"
 PERSONAL = "imap.perso.example"
 SUDOERS_DIR = "/etc/sudoers.d"
+SYSTEM_THUNDERBIRD = "/usr/lib/thunderbird"
 
 
 def check_prefix(prefix):
@@ -175,13 +177,19 @@ class Fleet:
     def home(self, user):
         return os.path.join(self.base, "home", user)
 
+    def install_dir(self, index):
+        """A stand-in Thunderbird installation of workstation ``index`` for the
+        at-start hook (never the machine's own: see ``reset_installs``)."""
+        return os.path.join(self.base, "install", self.host_name(index))
+
     @property
     def sudoers(self):
         return os.path.join(SUDOERS_DIR, self.admin)
 
     # setup
     def prepare(self):
-        for folder in (os.path.dirname(self.base), self.base, os.path.join(self.base, "home")):
+        for folder in (os.path.dirname(self.base), self.base, os.path.join(self.base, "home"),
+                       os.path.join(self.base, "install")):
             if not os.path.isdir(folder):
                 os.makedirs(folder)
                 os.chmod(folder, 0o755)
@@ -197,8 +205,27 @@ class Fleet:
                     create_user(user, self.home(user))
                 self.hosts.append(self.host_name(index))
             self.reset_profiles(count)
+            self.reset_installs(count)
         finally:
             os.umask(umask)
+
+    def reset_installs(self, count=None):
+        """Each workstation's stand-in installation as before any hook: what
+        the hook reads of a Thunderbird (application.ini, defaults/pref/),
+        copied from the machine's Thunderbird, root-owned like a package's."""
+        for index in range(count if count is not None else len(self.hosts)):
+            path = self.install_dir(index)
+            if os.path.exists(path):
+                shutil.rmtree(path)
+            os.makedirs(os.path.join(path, "defaults", "pref"))
+            for name in ("application.ini", os.path.join("defaults", "pref", "channel-prefs.js")):
+                source = os.path.join(SYSTEM_THUNDERBIRD, name)
+                if os.path.exists(source):
+                    shutil.copyfile(source, os.path.join(path, name))
+            for root, dirs, files in os.walk(path):
+                os.chmod(root, 0o755)
+                for name in files:
+                    os.chmod(os.path.join(root, name), 0o644)
 
     def reset_profiles(self, count=None):
         """Every workstation's profiles as before any run (for apply runs)."""
@@ -271,6 +298,7 @@ class Fleet:
         for index in range(count):
             name = self.host_name(index)
             host = {"workstation_users": self.host_users(index),
+                    "thunderbird_offline_install_dirs": [self.install_dir(index)],
                     # One master connection per workstation, as with real hosts
                     # (they are all 127.0.0.1 here, which would share one).
                     "ansible_control_path": "%(directory)s/" + name}
@@ -395,6 +423,9 @@ class CpuGroups:
                 f.write("%d\n" % os.getpid())
         return enter
 
+    def procs_file(self, name):
+        return os.path.join(self.paths[name], "cgroup.procs")
+
     def seconds(self):
         """name -> CPU seconds used so far by the processes of that cgroup."""
         out = {}
@@ -513,12 +544,15 @@ def write_ansible_cfg(state, forks):
 
 
 class PlaybookRun:
-    def __init__(self, rc, seconds, output, recap, cpu=None):
+    def __init__(self, rc, seconds, output, recap, cpu=None, memory=None):
         self.rc = rc
         self.seconds = seconds
         self.output = output
         self.recap = recap
         self.cpu = cpu  # {"controller": s, "workstations": s} or None
+        # {"main_rss_mb": peak RSS of the biggest controller process (ansible-playbook
+        #  itself or a worker), "controller_pss_mb": peak of the controller's summed PSS}
+        self.memory = memory or {}
 
     def hosts_with(self, key):
         return sorted(h for h, r in self.recap.items() if r.get(key, 0))
@@ -547,9 +581,51 @@ def exit_masters(control_dir):
         proc.wait()
 
 
+class MemorySampler(threading.Thread):
+    """Peak of the summed PSS (proportional set size: shared pages counted
+    once, split among their users) of the processes in ``procs_file`` (a
+    cgroup's process list), sampled every ``interval`` seconds. PSS rather
+    than RSS because Ansible's workers are forks sharing most of their pages
+    with ansible-playbook."""
+
+    def __init__(self, procs_file, interval=0.5):
+        super().__init__(daemon=True)
+        self.procs_file, self.interval = procs_file, interval
+        self.peak_kb = 0
+        self._stop_event = threading.Event()
+
+    def sample(self):
+        total = 0
+        try:
+            with open(self.procs_file) as f:
+                pids = f.read().split()
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                with open("/proc/%s/smaps_rollup" % pid) as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+            except OSError:
+                continue  # the process ended meanwhile
+        self.peak_kb = max(self.peak_kb, total)
+
+    def run(self):
+        while not self._stop_event.wait(self.interval):
+            self.sample()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+        return self.peak_kb / 1024.0
+
+
 def run_playbook(state, run_name, playbook, inventory, args=(), env=None, timeout=3600, cpu=None):
-    """Run ansible-playbook; wall-clock seconds of the whole command, and the
-    CPU seconds of each group of ``cpu`` (a CpuGroups) during the run."""
+    """Run ansible-playbook; wall-clock seconds of the whole command, the
+    CPU seconds of each group of ``cpu`` (a CpuGroups) during the run, and
+    the controller's peak memory."""
     run_dir = os.path.join(state, "runs", run_name)
     if os.path.exists(run_dir):
         shutil.rmtree(run_dir)
@@ -563,19 +639,42 @@ def run_playbook(state, run_name, playbook, inventory, args=(), env=None, timeou
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook] + list(args)
     measured = cpu is not None and cpu.available
     before = cpu.seconds() if measured else None
+    sampler = MemorySampler(cpu.procs_file("controller")) if measured else None
+    output_path = os.path.join(run_dir, "output.txt")
     start = time.monotonic()
-    proc = subprocess.run(cmd, env=full_env, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout, check=False,
-                          preexec_fn=cpu.join("controller") if measured else None)
+    with open(output_path, "w") as out:
+        proc = subprocess.Popen(cmd, env=full_env, cwd=run_dir, stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=cpu.join("controller") if measured else None)
+        if sampler:
+            sampler.start()
+        # wait4 rather than wait: its rusage gives the peak RSS of the process
+        # and of the workers it reaped.
+        rc, usage = wait_with_usage(proc, timeout)
     seconds = time.monotonic() - start
+    memory = {"main_rss_mb": usage.ru_maxrss / 1024.0}
+    if sampler:
+        memory["controller_pss_mb"] = sampler.stop()
     exit_masters(control_dir)
     used = None
     if measured:
         after = cpu.seconds()
         used = dict((k, after[k] - before[k]) for k in after)
-    with open(os.path.join(run_dir, "output.txt"), "w") as f:
-        f.write(proc.stdout)
-    return PlaybookRun(proc.returncode, seconds, proc.stdout, parse_recap(proc.stdout), used)
+    with open(output_path) as f:
+        output = f.read()
+    return PlaybookRun(rc, seconds, output, parse_recap(output), used, memory)
+
+
+def wait_with_usage(proc, timeout):
+    """(exit code, rusage) of ``proc``, killed past ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage
+        if time.monotonic() > deadline:
+            proc.kill()
+        time.sleep(0.05)
 
 
 def read_report(state, run_name):

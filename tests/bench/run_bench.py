@@ -4,7 +4,7 @@
 Run as root from the repository (after scripts/bootstrap):
 
     .venv/bin/python tests/bench/run_bench.py                 # 100 workstations, 3 repeats
-    .venv/bin/python tests/bench/run_bench.py --with-500      # also the role on 500 workstations
+    .venv/bin/python tests/bench/run_bench.py --growth-only   # ping and the role on 10, 100, 1000 workstations
     .venv/bin/python tests/bench/run_bench.py --hosts 20 --repeats 1   # a quick look
 
 Each workstation is an inventory host of its own with its own two users and
@@ -53,16 +53,18 @@ reexec_in_venv()
 sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402  (needs the venv, checked just above)
 
-TARGETS = {"role_vs_ping": 1.3, "baseline_vs_role": 5.0, "plan_ms": 50.0, "payload_vs_ping": 1.2}
+TARGETS = {"role_vs_ping": 1.3, "baseline_vs_role": 5.0, "plan_ms": 50.0, "payload_vs_ping": 1.2,
+           "growth_per_host": 1.1}
 
 
 class Scenario:
-    def __init__(self, name, book, args=(), fresh=False, label=None):
+    def __init__(self, name, book, args=(), fresh=False, label=None, changes=1):
         self.name = name
         self.book = book
         self.args = list(args)
         self.fresh = fresh  # works on the profiles: they are rebuilt as new before each run
         self.label = label or name
+        self.changes = changes  # tasks that must report changed on each host
 
 
 SCENARIOS = [
@@ -73,7 +75,15 @@ SCENARIOS = [
     Scenario("role_apply", "role", fresh=True, label="role, apply"),
     Scenario("baseline", "baseline", fresh=True, label="baseline: lineinfile role, apply"),
 ]
-BY_NAME = dict((s.name, s) for s in SCENARIOS)
+# Item 4 of issue 11: the role without its argument validation task, and the
+# role as shipped, with the at-start hook (into each workstation's stand-in
+# installation): a second module run per workstation.
+EXTRA = [
+    Scenario("role_novalidate", "role_novalidate", fresh=True, label="role, apply, rolespec_validate: false"),
+    Scenario("role_hook", "role", ["-e", "thunderbird_offline_at_start=true"], fresh=True,
+             label="role, apply, with the at-start hook", changes=2),
+]
+BY_NAME = dict((s.name, s) for s in SCENARIOS + EXTRA)
 
 
 class Bench:
@@ -121,6 +131,7 @@ class Bench:
     def run(self, scenario, count, run_name, unreachable=(), counting=False):
         if scenario.fresh:
             self.fleet.reset_profiles(count)
+            self.fleet.reset_installs(count)
         if counting:
             self.counter.reset()
         result = bl.run_playbook(self.fleet.state, run_name, bl.playbook(scenario.book),
@@ -145,8 +156,8 @@ class Bench:
                 continue
             if recap.get("failed") or recap.get("unreachable"):
                 problems.append("%s: %s" % (host, recap))
-            elif scenario.name in ("module", "role_check", "role_apply", "baseline") and recap.get("changed") != 1:
-                problems.append("%s changed=%s, expected 1" % (host, recap.get("changed")))
+            elif scenario.name != "ping" and recap.get("changed") != scenario.changes:
+                problems.append("%s changed=%s, expected %d" % (host, recap.get("changed"), scenario.changes))
         if scenario.book == "role":
             rows = bl.read_report(self.fleet.state, run_name)
             absent = sorted(set(hosts) - set(r["host"] for r in rows))
@@ -158,7 +169,10 @@ class Bench:
 
     def record(self, scenario, count, repeat, result):
         entry = {"scenario": scenario.name, "hosts": count, "repeat": repeat, "seconds": result.seconds,
-                 "cpu": result.cpu}
+                 "cpu": result.cpu, "memory": result.memory}
+        if scenario.book.startswith("role"):
+            entry["hosts_in_report"] = len(set(r["host"] for r in bl.read_report(
+                self.fleet.state, "%s-%d-%d" % (scenario.name, count, repeat))))
         self.results["runs"].append(entry)
         return entry
 
@@ -193,10 +207,11 @@ class Bench:
                                   capture_output=True, text=True, check=True)
             data = json.loads(proc.stdout)
             self.results["plan"][label] = data
-            say("  %-11s Python %-7s %d bytes, %d prefs, %d accounts: parse %.1f ms (min %.1f), "
-                "parse + plan %.1f ms (min %.1f)" % (
+            say("  %-11s Python %-7s %d bytes, %d prefs, %d accounts: parse %.1f ms (CPU %.1f), "
+                "parse + plan %.1f ms (CPU %.1f), medians" % (
                     label, data["python"], data["prefs_bytes"], data["prefs_entries"], data["accounts"],
-                    data["parse_ms"][0], data["parse_ms"][1], data["plan_ms"][0], data["plan_ms"][1]))
+                    data["parse_ms"]["wall"][0], data["parse_ms"]["cpu"][0],
+                    data["plan_ms"]["wall"][0], data["plan_ms"]["cpu"][0]))
 
     def count_invocations(self):
         count = min(self.args.hosts, self.args.count_hosts)
@@ -241,27 +256,47 @@ class Bench:
         say("== timed runs on %d workstations (%d repeats, interleaved; wall s | CPU s controller + workstations)"
             % (n, self.args.repeats))
         for repeat in range(1, self.args.repeats + 1):
-            for scenario in SCENARIOS:
-                if scenario.name == "baseline" and self.args.no_baseline:
-                    continue
+            for scenario in self.timed_scenarios():
                 result = self.run(scenario, n, "%s-%d-%d" % (scenario.name, n, repeat))
                 entry = self.record(scenario, n, repeat, result)
-                say("  repeat %d  %-34s %7.1f s | %s" % (repeat, scenario.label, entry["seconds"], cpu_text(entry["cpu"])))
+                say("  repeat %d  %-34s %7.1f s | %s | %s" % (
+                    repeat, scenario.label, entry["seconds"], cpu_text(entry["cpu"]), memory_text(entry["memory"])))
+
+    def timed_scenarios(self):
+        chosen = self.args.scenarios.split(",") if self.args.scenarios else list(BY_NAME)
+        unknown = sorted(set(chosen) - set(BY_NAME))
+        if unknown:
+            raise SystemExit("bench: unknown scenario(s) %s; known: %s" % (unknown, ", ".join(BY_NAME)))
+        if self.args.no_baseline and "baseline" in chosen:
+            chosen.remove("baseline")
+        return [BY_NAME[name] for name in BY_NAME if name in chosen]
+
+    def growth_sizes(self):
+        if self.args.growth_sizes:
+            return sorted(set(int(s) for s in self.args.growth_sizes.split(",")))
+        if self.args.growth_only:
+            return [10, 100, 1000]
+        return sorted(set((10, self.args.hosts)))
 
     def scale(self):
-        sizes = [s for s in (10, self.args.hosts, 500 if self.args.with_500 else None) if s]
-        sizes = sorted(set(sizes))
+        sizes = self.growth_sizes()
         for size in sizes:
             if size == self.args.hosts and not self.args.growth_only:
                 continue  # measured by timed()
+            started = time.monotonic()
             self.fleet.build_hosts(size)
             say("")
-            say("== growth: %d workstations (%d repeats)" % (size, self.args.repeats))
-            for repeat in range(1, self.args.repeats + 1):
+            repeats = self.args.growth_repeats or self.args.repeats
+            say("== growth: %d workstations (%d repeats; built in %.0f s)" % (
+                size, repeats, time.monotonic() - started))
+            for repeat in range(1, repeats + 1):
                 for scenario in (BY_NAME["ping"], BY_NAME["role_apply"]):
                     result = self.run(scenario, size, "%s-%d-%d" % (scenario.name, size, repeat))
                     entry = self.record(scenario, size, repeat, result)
-                    say("  repeat %d  %-34s %7.1f s | %s" % (repeat, scenario.label, entry["seconds"], cpu_text(entry["cpu"])))
+                    say("  repeat %d  %-34s %7.1f s | %s | %s%s" % (
+                        repeat, scenario.label, entry["seconds"], cpu_text(entry["cpu"]), memory_text(entry["memory"]),
+                        "; %d workstations in the report" % entry["hosts_in_report"]
+                        if "hosts_in_report" in entry else ""))
         self.results["scale"]["sizes"] = sizes
 
     def correctness(self):
@@ -299,7 +334,7 @@ class Bench:
         wall, cpu = medians(self.results["runs"], n)
         say("")
         say("== medians on %d workstations (wall s | CPU s)" % n)
-        for scenario in SCENARIOS:
+        for scenario in BY_NAME.values():
             if scenario.name in wall:
                 say("  %-34s %7.1f s | %6.1f CPU s  (%.0f ms wall per workstation)" % (
                     scenario.label, wall[scenario.name], cpu.get(scenario.name, float("nan")),
@@ -310,6 +345,8 @@ class Bench:
         for name, num, den, target, better in (
                 ("role apply / ping", "role_apply", "ping", TARGETS["role_vs_ping"], "le"),
                 ("role --check / ping", "role_check", "ping", TARGETS["role_vs_ping"], "le"),
+                ("role, no validation / ping", "role_novalidate", "ping", TARGETS["role_vs_ping"], "le"),
+                ("role with hook / ping", "role_hook", "ping", TARGETS["role_vs_ping"], "le"),
                 ("module alone / ping", "module", "ping", None, None),
                 ("baseline / role apply", "baseline", "role_apply", TARGETS["baseline_vs_role"], "ge")):
             if num not in wall or den not in wall:
@@ -320,15 +357,15 @@ class Bench:
             if target:
                 ok = r_wall <= target if better == "le" else r_wall >= target
                 mark = "  [target %s %.1fx: %s]" % ("<=" if better == "le" else ">=", target, verdict(ok))
-            say("  %-24s %5.2fx  (%.2fx)%s" % (name, r_wall, r_cpu, mark))
+            say("  %-27s %5.2fx  (%.2fx)%s" % (name, r_wall, r_cpu, mark))
         if "empty" in wall:
             fixed = wall["empty"]
             say("  marginal, fixed cost of an empty play (%.1f s) taken off: role apply / ping %.2fx; "
                 "baseline / role apply %.2fx" % (
-                    fixed, (wall["role_apply"] - fixed) / (wall["ping"] - fixed),
+                    fixed, (wall["role_apply"] - fixed) / (wall["ping"] - fixed) if "role_apply" in wall else float("nan"),
                     (wall["baseline"] - fixed) / (wall["role_apply"] - fixed) if "baseline" in wall else float("nan")))
         self.results["ratios"] = ratios
-        plan_ms = self.results["plan"].get("workstation", {}).get("plan_ms", [float("nan")])[0]
+        plan_ms = self.results["plan"].get("workstation", {}).get("plan_ms", {}).get("wall", [float("nan")])[0]
         say("  parse + plan of 1 MB prefs.js on the workstation's Python: %.1f ms  [target < %.0f ms: %s]" % (
             plan_ms, TARGETS["plan_ms"], verdict(plan_ms < TARGETS["plan_ms"])))
         if self.results["payload"]:
@@ -347,15 +384,33 @@ class Bench:
         if sizes:
             say("")
             say("== growth of the role (apply) with the number of workstations (medians)")
-            say("  %6s %8s %8s %13s %12s %11s %16s" % ("hosts", "ping s", "role s", "role ms/host", "role / ping",
-                                                       "role CPU s", "CPU role / ping"))
+            say("  %6s %8s %8s %13s %12s %11s %16s %14s %12s %11s" % (
+                "hosts", "ping s", "role s", "role ms/host", "role / ping", "role CPU s", "CPU role / ping",
+                "CPU ms/host", "in report", "peak MB"))
+            per_host = {}
             for size in sizes:
                 w, c = medians(self.results["runs"], size)
-                say("  %6d %8.1f %8.1f %13.0f %12.2f %11.1f %16.2f" % (
+                if "role_apply" not in w or "ping" not in w:
+                    continue
+                role_runs = [r for r in self.results["runs"] if r["scenario"] == "role_apply" and r["hosts"] == size]
+                in_report = min(r.get("hosts_in_report", 0) for r in role_runs)
+                peak = max(r["memory"].get("controller_pss_mb", float("nan")) for r in role_runs)
+                cpu_role = c.get("role_apply", float("nan"))
+                per_host[size] = (w["role_apply"] / size, cpu_role / size)
+                say("  %6d %8.1f %8.1f %13.0f %12.2f %11.1f %16.2f %14.0f %12s %11.0f" % (
                     size, w["ping"], w["role_apply"], 1000 * w["role_apply"] / size, w["role_apply"] / w["ping"],
-                    c.get("role_apply", float("nan")), c.get("role_apply", float("nan")) / c.get("ping", float("nan"))))
-            if not self.args.with_500:
-                say("  (500 workstations: add --with-500; it builds 1000 users and takes about 6 more minutes)")
+                    cpu_role, cpu_role / c.get("ping", float("nan")), 1000 * cpu_role / size,
+                    "%d of %d" % (in_report, size), peak))
+            say("  (peak MB: the controller's peak memory during the role run, summed PSS of ansible-playbook, "
+                "its workers and the ssh clients)")
+            largest = max(per_host) if per_host else None
+            if largest and 100 in per_host and largest > 100:
+                wall_ratio = per_host[largest][0] / per_host[100][0]
+                cpu_ratio = per_host[largest][1] / per_host[100][1]
+                self.results["scale"]["per_host_ratio"] = {"size": largest, "wall": wall_ratio, "cpu": cpu_ratio}
+                say("  role cost per workstation at %d / at 100: %.2fx wall, %.2fx CPU  [target <= %.1fx: %s]" % (
+                    largest, wall_ratio, cpu_ratio, TARGETS["growth_per_host"],
+                    verdict(wall_ratio <= TARGETS["growth_per_host"])))
         self.results["settings"]["loadavg_end"] = os.getloadavg()[0]
         say("")
         say("load average %.1f at start, %.1f at end (other work on the machine inflates wall time, "
@@ -384,6 +439,13 @@ def cpu_text(cpu):
     return "%5.1f + %5.1f CPU s" % (cpu["controller"], cpu["workstations"])
 
 
+def memory_text(memory):
+    if not memory:
+        return "memory n/a"
+    return "peak %.0f MB (largest process %.0f MB)" % (memory.get("controller_pss_mb", float("nan")),
+                                                       memory["main_rss_mb"])
+
+
 def verdict(ok):
     return "met" if ok else "NOT MET"
 
@@ -397,12 +459,17 @@ def parse_args(argv):
     parser.add_argument("--hosts", type=int, default=100, help="simulated workstations (default 100)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each scenario (default 3)")
     parser.add_argument("--forks", type=int, default=10, help="ansible forks (default 10, for 2 CPUs)")
-    parser.add_argument("--with-500", action="store_true", help="also measure ping and the role on 500 workstations")
+    parser.add_argument("--growth-sizes",
+                        help="comma-separated workstation counts of the growth runs (default 10,100,1000 with "
+                             "--growth-only, else 10 and --hosts)")
+    parser.add_argument("--growth-repeats", type=int, help="runs of each growth size (default --repeats)")
+    parser.add_argument("--scenarios", help="comma-separated scenarios of the timed runs (default all: %s)"
+                        % ", ".join(s.name for s in SCENARIOS + EXTRA))
     parser.add_argument("--count-hosts", type=int, default=20,
                         help="workstations of the untimed counting pass (default 20)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the (slow) baseline's timed runs")
     parser.add_argument("--growth-only", action="store_true",
-                        help="only ping and the role on 10, --hosts (and 500) workstations")
+                        help="only ping and the role on --growth-sizes workstations (default 10, 100, 1000)")
     parser.add_argument("--prefix", default="tbbench_", help="prefix of the users created (default tbbench_)")
     parser.add_argument("--state", default="/tmp/tbbench", help="state folder: sshd, inventories, run outputs")
     parser.add_argument("--json", help="also write every figure to this JSON file")

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig as ac
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_io as io
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_script as script
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
 
 APP_INI = b"[App]\nVendor=Mozilla\nName=Thunderbird\nVersion=153.8.0\n[Gecko]\nMinVersion=153.8.0\n"
 PRESENT = {"state": "present", "servers": None, "sync_age_days": 0, "size_limit_kb": 0,
@@ -237,15 +238,15 @@ def test_at_start_facts_from_the_hook_report():
     data = (b'{"completed": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:02Z", "folders_flagged": 3,'
             b' "locked": ["a", "b"], "errors": ["x"], "accounts": [{"server": "server1", "hostname": "h",'
             b' "folders": 4, "folders_flagged": 3, "offline_download": true, "extra": 1}]}')
-    facts = ac.at_start_facts(data)
+    facts = hook_report.at_start_facts(data)
     assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "folders_flagged": 3, "locked": 2,
                      "errors": ["x"], "error": None,
                      "accounts": [{"server": "server1", "hostname": "h", "folders": 4, "folders_flagged": 3,
                                    "offline_download": True}]}
-    assert ac.at_start_facts(None) is None
-    assert "does not parse" in ac.at_start_facts(b"{")["error"]
-    assert ac.at_start_facts(None, "rectorat-offline.json is a symbolic link")["error"].endswith("link")
-    assert "larger" in ac.at_start_facts(b" " * (ac.MAX_HOOK_REPORT + 1))["error"]
+    assert hook_report.at_start_facts(None) is None
+    assert "does not parse" in hook_report.at_start_facts(b"{")["error"]
+    assert hook_report.at_start_facts(None, "rectorat-offline.json is a symbolic link")["error"].endswith("link")
+    assert "larger" in hook_report.at_start_facts(b" " * (hook_report.MAX_HOOK_REPORT + 1))["error"]
 
 
 def test_profile_facts_carry_the_hook_report_and_a_bad_report_refuses_nothing(tmp_path):
