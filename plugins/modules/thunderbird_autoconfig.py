@@ -143,7 +143,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig, autoconfig_io
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
 
 ARGUMENT_SPEC = dict(
     install_dirs=dict(type='list', elements='path'),
@@ -156,26 +156,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def summary(installations):
-    counts = {}
-    for item in installations:
-        counts[item["status"]] = counts.get(item["status"], 0) + 1
-    if not installations:
-        return "no Thunderbird installation found"
-    return ", ".join("%d %s" % (n, status) for status, n in sorted(counts.items()))
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    records, diffs = autoconfig_io.run(module.params, module.check_mode)
-    installations = [autoconfig.public(r) for r in records]
-    for item in installations:
-        if item["status"] in ("conflict", "error"):
-            module.warn("%s: %s: %s" % (item["path"], item["status"], item["message"]))
-    result = dict(changed=any(i["status"] == "changed" for i in installations),
-                  installations=installations, msg=summary(installations))
-    if module._diff and diffs:
-        result["diff"] = diffs
+    result = autoconfig_flow.run(module.params, module.check_mode, diff=module._diff)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -55,12 +55,34 @@ options:
       - Keep a copy of each file changed, named C(<file>.<UTC timestamp>.bak), next to it.
     type: bool
     default: true
+  at_start:
+    description:
+      - Also install (or keep) the at-start hook in the host's Thunderbird installations,
+        in the same module run, as M(rectorat.thunderbird.thunderbird_autoconfig) does with
+        O(rectorat.thunderbird.thunderbird_autoconfig#module:state=present) and the same
+        O(servers), O(sync_age_days) and O(size_limit_kb): Thunderbird then does the work
+        itself at every start, for profiles skipped because it had them open and for
+        accounts and folders added later.
+      - One module run per workstation instead of two. To lock the settings, chain to a
+        site AutoConfig or remove the hook, use M(rectorat.thunderbird.thunderbird_autoconfig).
+      - Linux hosts.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  install_dirs:
+    description:
+      - With O(at_start=true), the installation folders to put the hook in; by default the
+        usual places (see M(rectorat.thunderbird.thunderbird_autoconfig)).
+    type: list
+    elements: path
+    version_added: 0.2.0
 notes:
   - Never touches the retention settings (C(retainBy), C(daysToKeepHdrs)...), which may
     delete mail on the server.
   - Running it a second time changes nothing.
 seealso:
   - module: rectorat.thunderbird.thunderbird_info
+  - module: rectorat.thunderbird.thunderbird_autoconfig
 '''
 
 EXAMPLES = r'''
@@ -71,6 +93,10 @@ EXAMPLES = r'''
   rectorat.thunderbird.thunderbird_offline:
     servers: [imap.ac-exemple.fr]
     if_running: fail
+
+- name: Every message, now and at each start of Thunderbird
+  rectorat.thunderbird.thunderbird_offline:
+    at_start: true
 
 - name: Keep one year of mail, no message over 10 MB
   rectorat.thunderbird.thunderbird_offline:
@@ -87,6 +113,15 @@ summary:
   description: Counts over every profile of the host, after the run.
   returned: always
   type: dict
+installations:
+  description:
+    - With O(at_start=true), one entry per Thunderbird installation, as
+      RV(rectorat.thunderbird.thunderbird_autoconfig#module:installations) returns them
+      (C(path), C(version), C(kind), C(status), C(message)).
+  returned: when O(at_start=true)
+  type: list
+  elements: dict
+  version_added: 0.2.0
 diff:
   description: Each changed file before and after, with C(--diff).
   returned: when changed
@@ -144,6 +179,8 @@ ARGUMENT_SPEC = dict(
     size_limit_kb=dict(type='int', default=0),
     if_running=dict(type='str', default='skip', choices=['skip', 'fail']),
     backup=dict(type='bool', default=True),
+    at_start=dict(type='bool', default=False),
+    install_dirs=dict(type='list', elements='path'),
 )
 
 
@@ -156,11 +193,29 @@ def main():
         # Each profile's failure is kept to it; this is the last resort, a clear msg.
         module.fail_json(msg='thunderbird_offline could not run: %s: %s' % (type(exc).__name__, exc),
                          exception=traceback.format_exc())
+    if module.params['at_start']:
+        add_hook(result, module)
     for warning in result.pop('warnings'):
         module.warn(warning)
     if result.pop('failed', False):
         module.fail_json(**result)
     module.exit_json(**result)
+
+
+def add_hook(result, module):
+    """The at-start hook's result folded into the profiles' one: whatever
+    became of the profiles, the installations get the hook."""
+    # Imported here: compiling the hook's code costs each run that does not
+    # install it about 30 ms (AnsiballZ's modules are compiled at every run).
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
+
+    hook = autoconfig_flow.run(autoconfig_flow.present_params(module.params), module.check_mode,
+                               diff=module._diff)
+    result['installations'] = hook['installations']
+    result['changed'] = result['changed'] or hook['changed']
+    result['warnings'].extend(hook['warnings'])
+    if hook.get('diff'):
+        result['diff'] = (result.get('diff') or []) + hook['diff']
 
 
 if __name__ == '__main__':

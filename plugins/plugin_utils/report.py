@@ -381,13 +381,17 @@ def entries_from_hostvars(hostvars, hosts_all, hosts_active=None, result_var="th
                           autoconfig_var="thunderbird_offline_autoconfig_result"):
     """One entry per host of ``hosts_all`` (the play's hosts), its state from
     the result registered in ``result_var`` and whether it is still active,
-    with the at-start hook's result registered in ``autoconfig_var``."""
+    with the at-start hook's installations: those of that result
+    (``thunderbird_offline`` with ``at_start``), else of the result registered
+    in ``autoconfig_var`` (a ``thunderbird_autoconfig`` task)."""
     active = set(hosts_active if hosts_active is not None else hosts_all)
     entries = []
     for host in hosts_all:
         result = _host_result(hostvars, host, result_var)
+        hook = {"installations": result["installations"]} if result and "installations" in result \
+            else _host_result(hostvars, host, autoconfig_var)
         entries.append({"host": str(host), "state": classify_host(host, result, host in active), "result": result,
-                        "autoconfig": _host_result(hostvars, host, autoconfig_var)})
+                        "autoconfig": hook})
     return entries
 
 

@@ -188,6 +188,9 @@ class ThunderbirdAction(ActionBase):
         result = workflow.run(params, enforce=self.ENFORCE, check_mode=check_mode,
                               collect_fn=host.collect, commit_fn=host.commit, os_family="windows",
                               diff=self._flag("diff"))
+        if params.get("at_start"):
+            result.setdefault("warnings", []).append(
+                "at_start: the at-start hook is not installed on Windows hosts by %s yet" % self._task.action)
         if not result.get("warnings"):
             result.pop("warnings", None)
         if result.pop("failed", False):

@@ -77,11 +77,11 @@ SCENARIOS = [
 ]
 # Item 4 of issue 11: the role without its argument validation task, and the
 # role as shipped, with the at-start hook (into each workstation's stand-in
-# installation): a second module run per workstation.
+# installation, in the same module run).
 EXTRA = [
     Scenario("role_novalidate", "role_novalidate", fresh=True, label="role, apply, rolespec_validate: false"),
     Scenario("role_hook", "role", ["-e", "thunderbird_offline_at_start=true"], fresh=True,
-             label="role, apply, with the at-start hook", changes=2),
+             label="role, apply, with the at-start hook"),
 ]
 BY_NAME = dict((s.name, s) for s in SCENARIOS + EXTRA)
 
@@ -217,8 +217,8 @@ class Bench:
         count = min(self.args.hosts, self.args.count_hosts)
         say("")
         say("== remote Python runs per workstation and payload bytes (%d workstations, untimed pass)" % count)
-        for scenario in SCENARIOS[1:]:
-            if scenario.name == "baseline" and self.args.no_baseline:
+        for scenario in self.timed_scenarios():
+            if scenario.name == "empty":
                 continue
             self.run(scenario, count, "count-" + scenario.name, counting=True)
             seen = self.counter.read()
@@ -231,7 +231,8 @@ class Bench:
             say("  %-34s %s per workstation (min %d, max %d); payload bytes %s" % (
                 scenario.label, describe_counts(per_host), min(per_host), max(per_host),
                 ", ".join(str(s) for s in sizes)))
-        self.print_payload()
+        if "ping" in self.results["payload"] and "module" in self.results["payload"]:
+            self.print_payload()
 
     def print_payload(self):
         ping, module = self.results["payload"]["ping"], self.results["payload"]["module"]
@@ -368,15 +369,17 @@ class Bench:
         plan_ms = self.results["plan"].get("workstation", {}).get("plan_ms", {}).get("wall", [float("nan")])[0]
         say("  parse + plan of 1 MB prefs.js on the workstation's Python: %.1f ms  [target < %.0f ms: %s]" % (
             plan_ms, TARGETS["plan_ms"], verdict(plan_ms < TARGETS["plan_ms"])))
-        if self.results["payload"]:
+        if "ratio" in self.results["payload"]:
             ratio = self.results["payload"]["ratio"]
             say("  payload module / ping: %.2fx  [target < %.1fx: %s]" % (
                 ratio, TARGETS["payload_vs_ping"], verdict(ratio < TARGETS["payload_vs_ping"])))
         counts = self.results["counts"]
         if counts:
-            one = all(c == 1 for name in ("module", "role_check", "role_apply") for c in counts[name]["per_host"])
+            one = all(c == 1 for name in ("module", "role_check", "role_apply", "role_novalidate", "role_hook")
+                      if name in counts for c in counts[name]["per_host"])
             say("  remote Python runs per workstation: role %s, ping %s, baseline %s  [target: exactly 1 for the role: %s]"
-                % (describe_counts(counts["role_apply"]["per_host"]), describe_counts(counts["ping"]["per_host"]),
+                % (describe_counts(counts["role_hook"]["per_host"] if "role_hook" in counts else
+                                   counts["role_apply"]["per_host"]), describe_counts(counts["ping"]["per_host"]),
                    describe_counts(counts.get("baseline", {}).get("per_host", [0])), verdict(one)))
 
     def summary_growth(self):

@@ -90,10 +90,12 @@ def test_no_answer_reports_the_powershell_error_text():
 
 def test_windows_spec_takes_paths_as_given_and_keeps_the_module_spec():
     spec = wh.windows_argument_spec(ARGUMENT_SPEC)
-    assert spec["profiles"] == dict(ARGUMENT_SPEC["profiles"], elements="str")
-    assert dict((k, v) for k, v in spec.items() if k != "profiles") == \
-        dict((k, v) for k, v in ARGUMENT_SPEC.items() if k != "profiles")
-    assert ARGUMENT_SPEC["profiles"]["elements"] == "path"
+    path_lists = ("profiles", "install_dirs")
+    for name in path_lists:
+        assert spec[name] == dict(ARGUMENT_SPEC[name], elements="str")
+        assert ARGUMENT_SPEC[name]["elements"] == "path"
+    assert dict((k, v) for k, v in spec.items() if k not in path_lists) == \
+        dict((k, v) for k, v in ARGUMENT_SPEC.items() if k not in path_lists)
 
 
 def test_host_runs_one_command_per_script():

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The at-start hook over every installation of a host, as a module result:
+what ``thunderbird_autoconfig`` returns, and what ``thunderbird_offline``
+adds with ``at_start: true`` (the same work in the same module run, which
+saves a second run per workstation)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig, autoconfig_io
+
+HOOK_OPTIONS = ("install_dirs", "servers", "sync_age_days", "size_limit_kb")
+
+
+def summary(installations):
+    counts = {}
+    for item in installations:
+        counts[item["status"]] = counts.get(item["status"], 0) + 1
+    if not installations:
+        return "no Thunderbird installation found"
+    return ", ".join("%d %s" % (n, status) for status, n in sorted(counts.items()))
+
+
+def run(params, check_mode, diff=False):
+    """dict(changed, installations, msg, warnings[, diff]) for ``params``
+    (the options of ``thunderbird_autoconfig``)."""
+    records, diffs = autoconfig_io.run(params, check_mode)
+    installations = [autoconfig.public(r) for r in records]
+    warnings = ["%s: %s: %s" % (i["path"], i["status"], i["message"])
+                for i in installations if i["status"] in ("conflict", "error")]
+    result = dict(changed=any(i["status"] == "changed" for i in installations),
+                  installations=installations, msg=summary(installations), warnings=warnings)
+    if diff and diffs:
+        result["diff"] = diffs
+    return result
+
+
+def present_params(params):
+    """The hook's options from ``thunderbird_offline``'s: present, never
+    locked nor chained (``thunderbird_autoconfig`` offers those)."""
+    hook = dict((name, params.get(name)) for name in HOOK_OPTIONS)
+    hook.update(state="present", lock=False, chain=False)
+    return hook
