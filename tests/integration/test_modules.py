@@ -266,3 +266,49 @@ def test_users_option_discovers_a_real_users_profiles(tmp_path, home):
         assert xdg
     finally:
         subprocess.run(["userdel", name], check=False)
+
+
+@pytest.fixture
+def installation():
+    """A root-owned stand-in Thunderbird installation (what the hook reads of one)."""
+    base = tempfile.mkdtemp(prefix="tb-install-", dir="/tmp")
+    os.chmod(base, 0o755)
+    lib = os.path.join(base, "thunderbird")
+    os.makedirs(os.path.join(lib, "defaults", "pref"))
+    with open(os.path.join(lib, "application.ini"), "wb") as f:
+        f.write(b"[App]\nVendor=Mozilla\nName=Thunderbird\nVersion=153.8.0\n")
+    with open(os.path.join(lib, "defaults", "pref", "channel-prefs.js"), "wb") as f:
+        f.write(b'pref("app.update.channel", "esr");\n')
+    for folder, dirs, files in os.walk(base):
+        os.chmod(folder, 0o755)
+    yield lib
+    shutil.rmtree(base)
+
+
+def test_at_start_installs_the_hook_in_the_same_run(tmp_path, home, installation):
+    root, first, second = fleet(home)
+    profiles_before, install_before = tree_state(home), tree_state(installation)
+    play = offline_play([root], at_start=True, install_dirs=[installation])
+
+    dry = run_playbook(tmp_path, play, "--check", "--diff")
+    assert dry.rc == 0, dry.stdout + dry.stderr
+    assert [(i["path"], i["status"]) for i in dry.result("enforce")["installations"]] == [(installation, "changed")]
+    assert tree_state(home) == profiles_before and tree_state(installation) == install_before
+    assert "rectorat-offline.cfg" in dry.stdout  # the hook's files are in the diff
+
+    run = run_playbook(tmp_path, play)
+    assert run.rc == 0 and run.recap()["changed"] == 1, run.stdout + run.stderr
+    result = run.result("enforce")
+    assert profiles_of(result)["aaaa.default-esr"]["status"] == "changed"
+    [inst] = result["installations"]
+    assert (inst["status"], inst["kind"], inst["version"]) == ("changed", "tarball", "153.8.0"), inst
+    assert os.path.exists(os.path.join(installation, "rectorat-offline.cfg"))
+    assert os.path.exists(os.path.join(installation, "defaults", "pref", "00-rectorat-offline.js"))
+
+    again = run_playbook(tmp_path, play)
+    assert again.rc == 0 and again.recap()["changed"] == 0, again.stdout
+    assert again.result("enforce")["installations"][0]["status"] == "unchanged"
+
+    # The module without at_start neither touches nor reports installations.
+    plain = run_playbook(tmp_path, offline_play([root]))
+    assert plain.rc == 0 and "installations" not in plain.result("enforce")
