@@ -60,7 +60,7 @@ options:
       - Also install (or keep) the at-start hook in the host's Thunderbird installations,
         in the same module run, as M(rectorat.thunderbird.thunderbird_autoconfig) does with
         O(rectorat.thunderbird.thunderbird_autoconfig#module:state=present) and the same
-        O(servers), O(sync_age_days) and O(size_limit_kb): Thunderbird then does the work
+        O(servers), O(sync_age_days) and O(size_limit_kb); Thunderbird then does the work
         itself at every start, for profiles skipped because it had them open and for
         accounts and folders added later.
       - One module run per workstation instead of two. To lock the settings, chain to a
