@@ -406,8 +406,8 @@ class Bench:
                     "%d of %d" % (in_report, size), peak))
             say("  (peak MB: the controller's peak memory during the role run, summed PSS of ansible-playbook, "
                 "its workers and the ssh clients)")
-            largest = max(per_host) if per_host else None
-            if largest and 100 in per_host and largest > 100:
+            largest = max(per_host) if per_host else 0
+            if 100 in per_host and largest > 100:
                 wall_ratio = per_host[largest][0] / per_host[100][0]
                 cpu_ratio = per_host[largest][1] / per_host[100][1]
                 self.results["scale"]["per_host_ratio"] = {"size": largest, "wall": wall_ratio, "cpu": cpu_ratio}
