@@ -238,10 +238,12 @@ def test_at_start_facts_from_the_hook_report():
             b' "locked": ["a", "b"], "errors": ["x"], "accounts": [{"server": "server1", "hostname": "h",'
             b' "folders": 4, "folders_flagged": 3, "offline_download": true, "extra": 1}]}')
     facts = ac.at_start_facts(data)
-    assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "folders_flagged": 3, "locked": 2,
+    assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "trigger": None,
+                     "folders_flagged": 3, "locked": 2,
                      "errors": ["x"], "error": None,
                      "accounts": [{"server": "server1", "hostname": "h", "folders": 4, "folders_flagged": 3,
                                    "offline_download": True}]}
+    assert ac.at_start_facts(data.replace(b'"updated"', b'"trigger": "fallback", "updated"'))["trigger"] == "fallback"
     assert ac.at_start_facts(None) is None
     assert "does not parse" in ac.at_start_facts(b"{")["error"]
     assert ac.at_start_facts(None, "rectorat-offline.json is a symbolic link")["error"].endswith("link")
