@@ -37,7 +37,7 @@ try {
     const state = {
       version: 1, hook: OPTIONS.hook_version, started: new Date().toISOString(),
       completed: null, updated: null, phase: "loaded", options: OPTIONS.public,
-      trigger: null, passes: 0, final_ui_startup: null, mail_startup_done: null,
+      trigger: null, passes: 0, final_ui_startup: null, mail_startup_done: null, dialogs_at_start: 0,
       chained: null, accounts: [], folders_flagged: 0, folders_added: 0, locked: [], errors: [],
     };
     const seenAccounts = {};
@@ -366,8 +366,16 @@ try {
       }, topic);
     }
 
+    // Dialogs opened before mail-startup-done: what held it back, for the report.
+    function onDialog() {
+      state.dialogs_at_start++;
+    }
+    Services.obs.addObserver(onDialog, "common-dialog-loaded");
     observe("mail-startup-done", () => {
       state.mail_startup_done = new Date().toISOString();
+      try {
+        Services.obs.removeObserver(onDialog, "common-dialog-loaded");
+      } catch (e) {}
       if (!runPass("mail-startup-done")) {
         scheduleReport();
       }

@@ -50,6 +50,7 @@ def test_normal_start_runs_the_pass_at_mail_startup_done_and_cancels_the_fallbac
     report = last_report(out)
     assert (report["trigger"], report["passes"]) == ("mail-startup-done", 1)
     assert report["final_ui_startup"] and report["mail_startup_done"] and report["completed"]
+    assert report["dialogs_at_start"] == 0
     assert out["timers"][0] == {"delay": script.FALLBACK_SECONDS * 1000, "cancelled": True, "fired": False}
     [imap, pop] = out["servers"]
     assert imap["offline_download"] is True and pop["offline_download"] is False
@@ -60,19 +61,22 @@ def test_normal_start_runs_the_pass_at_mail_startup_done_and_cancels_the_fallbac
 
 
 def test_a_modal_that_holds_mail_startup_done_back_gets_the_fallback_pass_once(tmp_path):
-    out = run(tmp_path, [{"notify": "final-ui-startup"}, {"fire_timers": True}])
+    out = run(tmp_path, [{"notify": "final-ui-startup"}, {"notify": "common-dialog-loaded"}, {"fire_timers": True}])
     report = last_report(out)
     assert (report["trigger"], report["passes"], report["mail_startup_done"]) == ("fallback", 1, None)
+    assert report["dialogs_at_start"] == 1
     assert report["completed"] and report["folders_flagged"] == 2
     assert sorted(out["servers"][0]["offline"]) == ["INBOX", "Kept", "Projets"]
     assert out["descendantReads"] == {"server1": 1}
 
     # The user closes the dialog: mail-startup-done comes late; no second pass.
-    later = run(tmp_path, [{"notify": "final-ui-startup"}, {"fire_timers": True},
-                           {"notify": "mail-startup-done"}, {"fire_timers": True}])
+    later = run(tmp_path, [{"notify": "final-ui-startup"}, {"notify": "common-dialog-loaded"},
+                           {"fire_timers": True}, {"notify": "mail-startup-done"},
+                           {"notify": "common-dialog-loaded"}, {"fire_timers": True}])
     report = last_report(later)
     assert (report["trigger"], report["passes"]) == ("fallback", 1)
     assert report["mail_startup_done"], "the late notification is recorded"
+    assert report["dialogs_at_start"] == 1, "a dialog after start-up counted"
     assert later["descendantReads"] == {"server1": 1}, "the pass ran twice"
     assert later["listeners"] == {"mfn": 1, "session": 1, "server": 1}, "listeners registered twice"
 
