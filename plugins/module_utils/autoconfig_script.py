@@ -38,7 +38,8 @@ try {
       version: 1, hook: OPTIONS.hook_version, started: new Date().toISOString(),
       completed: null, updated: null, phase: "loaded", options: OPTIONS.public,
       trigger: null, passes: 0, final_ui_startup: null, mail_startup_done: null, dialogs_at_start: 0,
-      chained: null, accounts: [], folders_flagged: 0, folders_added: 0, locked: [], errors: [],
+      chained: null, accounts: [], folders_flagged: 0, folders_added: 0, folders_updated: 0, locked: [],
+      errors: [],
     };
     const seenAccounts = {};
     const seenFolders = {};
@@ -202,10 +203,10 @@ try {
     function flagFolder(folder) {
       const server = folder.server;
       if (!wanted(server) || folder.isServer) {
-        return;
+        return false;
       }
       if (folder.flags & (TRASH | JUNK | VIRTUAL)) {
-        return;
+        return false;
       }
       const rec = accountRecord(server);
       // The mail session and the folder notification service may both report one folder.
@@ -218,6 +219,7 @@ try {
         rec.folders_flagged++;
         state.folders_flagged++;
       }
+      return true;
     }
 
     function applyServer(server) {
@@ -263,10 +265,43 @@ try {
       return ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs").MailServices;
     }
 
+    // A folder that appears while Thunderbird runs is not synchronised until
+    // something selects it (autosync's own round comes much later): update it
+    // as a click on it would; autosync fetches the bodies right after.
+    const MAX_UPDATES = 100;
+    let toUpdate = [];
+    let updateTimer = null;
+    function scheduleUpdate(folder) {
+      if (toUpdate.indexOf(folder) >= 0 || toUpdate.length >= MAX_UPDATES) {
+        return;
+      }
+      toUpdate.push(folder);
+      if (updateTimer) {
+        return;
+      }
+      updateTimer = Cc["@mozilla.org/timer;1"].createInstance(Ci.nsITimer);
+      updateTimer.initWithCallback(guarded("update", () => {
+        const folders = toUpdate;
+        toUpdate = [];
+        updateTimer = null;
+        for (const f of folders) {
+          try {
+            f.updateFolder(null);
+            state.folders_updated++;
+          } catch (e) {
+            note("update " + f.URI, e);
+          }
+        }
+        scheduleReport();
+      }), 2000, Ci.nsITimer.TYPE_ONE_SHOT);
+    }
+
     function listen(MailServices) {
       const onFolder = guarded("folder added", folder => {
         state.folders_added++;
-        flagFolder(folder);
+        if (flagFolder(folder)) {
+          scheduleUpdate(folder);
+        }
         scheduleReport();
       });
       const folderListener = {

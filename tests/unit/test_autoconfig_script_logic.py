@@ -108,6 +108,9 @@ def test_folders_added_while_running_are_flagged_once_and_special_ones_never(tmp
     assert sorted(out["servers"][0]["offline"]) == ["INBOX", "Kept", "Nouveau", "Projets", "Serveur"]
     assert out["servers"][1]["offline"] == []
     assert report["folders_flagged"] == 4 and report["folders_added"] == 5
+    # Updated once each (as a click on them would), so autosync fetches their mail now.
+    assert sorted(out["servers"][0]["updated"]) == ["Nouveau:1", "Serveur:1"] and report["folders_updated"] == 2
+    assert out["servers"][0]["updated"] and out["servers"][1]["updated"] == []
     assert report["accounts"][0]["folders"] == 5, "a folder reported twice was counted twice"
     assert report["errors"] == []
 

@@ -35,8 +35,12 @@ function makeFolder(server, name, flags) {
     server,
     isServer: false,
     flags: flags || 0,
+    updates: 0,
     setFlag(flag) {
       this.flags |= flag;
+    },
+    updateFolder() {
+      this.updates++;
     },
   };
 }
@@ -230,5 +234,6 @@ log.servers = servers.map(s => ({
   key: s.key,
   offline_download: s.offlineDownload,
   offline: s.folders.filter(f => f.flags & OFFLINE).map(f => f.URI.split("/").pop()),
+  updated: s.folders.filter(f => f.updates).map(f => f.URI.split("/").pop() + ":" + f.updates),
 }));
 process.stdout.write(JSON.stringify(log));
