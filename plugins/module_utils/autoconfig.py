@@ -25,12 +25,10 @@ import hashlib
 import re
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_script as script
-from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import prefs as prefs_grammar
 
 PREF_NAME = "00-rectorat-offline.js"
 CFG_NAME = "rectorat-offline.cfg"
-HOOK_REPORT = hook_report.REPORT_NAME  # written by the hook in each profile it ran in
 DEFAULT_OBSCURE = 13  # Thunderbird's default of general.config.obscure_value
 KINDS = ("system", "tarball", "snap", "flatpak", "windows")
 _SAFE_CFG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")

@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Text of the AutoConfig hook that ``thunderbird_autoconfig`` installs.
 
-The script is privileged JavaScript that Thunderbird runs at every start. At
-``mail-startup-done`` (folders are not loaded before), and again for every
-folder or IMAP server that appears while Thunderbird runs, it turns on "keep
-messages on this computer" with the requested age and size and sets the
-Offline flag of every folder but Trash, Junk and virtual folders. An uncaught
+The script is privileged JavaScript that Thunderbird runs at every start. Once
+per start, at ``mail-startup-done`` (folders are not loaded before) or, when a
+modal dialog at start holds that notification back, ``fallback_seconds`` after
+``final-ui-startup``, and again for every folder or IMAP server that appears
+while Thunderbird runs, it turns on "keep messages on this computer" with the
+requested age and size and sets the Offline flag of every folder but Trash,
+Junk and virtual folders. An uncaught
 exception in an AutoConfig script makes Thunderbird alert and quit, so every
 entry point is wrapped. What it did goes to ``rectorat-offline.json`` in the
 profile.
@@ -22,7 +24,6 @@ import json
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import hook_report
 
 MARKER = "rectorat.thunderbird:autoconfig"
-REPORT_NAME = hook_report.REPORT_NAME
 
 # The first line of an AutoConfig file is skipped by Thunderbird: keep it a comment.
 _SCRIPT = r"""// MARKER hook (Thunderbird skips this first line)
@@ -37,9 +38,12 @@ try {
     const state = {
       version: 1, hook: OPTIONS.hook_version, started: new Date().toISOString(),
       completed: null, updated: null, phase: "loaded", options: OPTIONS.public,
-      chained: null, accounts: [], folders_flagged: 0, locked: [], errors: [],
+      trigger: null, passes: 0, final_ui_startup: null, mail_startup_done: null, dialogs_at_start: 0,
+      chained: null, accounts: [], folders_flagged: 0, folders_added: 0, folders_updated: 0, locked: [],
+      errors: [],
     };
     const seenAccounts = {};
+    const seenFolders = {};
 
     function note(where, err) {
       try {
@@ -200,18 +204,23 @@ try {
     function flagFolder(folder) {
       const server = folder.server;
       if (!wanted(server) || folder.isServer) {
-        return;
+        return false;
       }
       if (folder.flags & (TRASH | JUNK | VIRTUAL)) {
-        return;
+        return false;
       }
       const rec = accountRecord(server);
-      rec.folders++;
+      // The mail session and the folder notification service may both report one folder.
+      if (!seenFolders[folder.URI]) {
+        seenFolders[folder.URI] = true;
+        rec.folders++;
+      }
       if (!(folder.flags & OFFLINE)) {
         folder.setFlag(OFFLINE);
         rec.folders_flagged++;
         state.folders_flagged++;
       }
+      return true;
     }
 
     function applyServer(server) {
@@ -257,9 +266,43 @@ try {
       return ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs").MailServices;
     }
 
+    // A folder that appears while Thunderbird runs is not synchronised until
+    // something selects it (autosync's own round comes much later): update it
+    // as a click on it would; autosync fetches the bodies right after.
+    const MAX_UPDATES = 100;
+    let toUpdate = [];
+    let updateTimer = null;
+    function scheduleUpdate(folder) {
+      if (toUpdate.indexOf(folder) >= 0 || toUpdate.length >= MAX_UPDATES) {
+        return;
+      }
+      toUpdate.push(folder);
+      if (updateTimer) {
+        return;
+      }
+      updateTimer = Cc["@mozilla.org/timer;1"].createInstance(Ci.nsITimer);
+      updateTimer.initWithCallback(guarded("update", () => {
+        const folders = toUpdate;
+        toUpdate = [];
+        updateTimer = null;
+        for (const f of folders) {
+          try {
+            f.updateFolder(null);
+            state.folders_updated++;
+          } catch (e) {
+            note("update " + f.URI, e);
+          }
+        }
+        scheduleReport();
+      }), 2000, Ci.nsITimer.TYPE_ONE_SHOT);
+    }
+
     function listen(MailServices) {
       const onFolder = guarded("folder added", folder => {
-        flagFolder(folder);
+        state.folders_added++;
+        if (flagFolder(folder)) {
+          scheduleUpdate(folder);
+        }
         scheduleReport();
       });
       const folderListener = {
@@ -285,8 +328,7 @@ try {
       global.__rectoratOfflineListeners = [folderListener, sessionListener, serverListener];
     }
 
-    function onStartupDone() {
-      state.phase = "mail-startup-done";
+    function startupPass() {
       let MailServices = null;
       try {
         MailServices = mailServices();
@@ -326,16 +368,70 @@ try {
     } catch (e) {
       note("chained " + (OPTIONS.chain && OPTIONS.chain.file), e);
     }
-    Services.obs.addObserver(function observer(subject, topic) {
-      try {
-        Services.obs.removeObserver(observer, topic);
-      } catch (e) {}
-      try {
-        onStartupDone();
-      } catch (e) {
-        note("startup", e);
+    // The pass runs once, at mail-startup-done (the first mail tab has loaded:
+    // folders are there). A modal dialog at start (a server that cannot be
+    // reached, a primary password prompt) holds that tab's load event back and
+    // the notification comes late or never: a timer armed at final-ui-startup
+    // (account manager and folder strings ready) runs the same pass instead.
+    let fallbackTimer = null;
+    function runPass(trigger) {
+      if (state.passes > 0) {
+        return false;
       }
-    }, "mail-startup-done");
+      state.passes++;
+      state.trigger = trigger;
+      state.phase = trigger;
+      if (fallbackTimer) {
+        fallbackTimer.cancel();
+        fallbackTimer = null;
+      }
+      startupPass();
+      return true;
+    }
+
+    function observe(topic, fn) {
+      Services.obs.addObserver(function observer(subject, seen) {
+        try {
+          Services.obs.removeObserver(observer, seen);
+        } catch (e) {}
+        try {
+          fn();
+        } catch (e) {
+          note(seen, e);
+        }
+      }, topic);
+    }
+
+    // Dialogs opened before mail-startup-done: what held it back, for the report.
+    function onDialog() {
+      state.dialogs_at_start++;
+    }
+    Services.obs.addObserver(onDialog, "common-dialog-loaded");
+    observe("mail-startup-done", () => {
+      state.mail_startup_done = new Date().toISOString();
+      try {
+        Services.obs.removeObserver(onDialog, "common-dialog-loaded");
+      } catch (e) {}
+      if (!runPass("mail-startup-done")) {
+        scheduleReport();
+      }
+    });
+    observe("final-ui-startup", () => {
+      state.final_ui_startup = new Date().toISOString();
+      fallbackTimer = Cc["@mozilla.org/timer;1"].createInstance(Ci.nsITimer);
+      fallbackTimer.initWithCallback(guarded("fallback", () => {
+        fallbackTimer = null;
+        if (!Services.startup.shuttingDown) {
+          runPass("fallback");
+        }
+      }), OPTIONS.fallback_seconds * 1000, Ci.nsITimer.TYPE_ONE_SHOT);
+    });
+    observe("quit-application-granted", () => {
+      if (fallbackTimer) {
+        fallbackTimer.cancel();
+        fallbackTimer = null;
+      }
+    });
   })(this);
 } catch (e) {
   try {
@@ -351,17 +447,22 @@ pref("general.config.obscure_value", 0);
 pref("general.config.sandbox_enabled", false);
 """
 
-HOOK_VERSION = 1
+HOOK_VERSION = 2
+# Seconds after final-ui-startup before the pass runs without mail-startup-done
+# (measured with Thunderbird 153 on a loaded 2-core machine: mail-startup-done
+# comes 1.7 to 3.5 s after final-ui-startup in a normal start).
+FALLBACK_SECONDS = 20
 
 
-def script_options(servers, sync_age_days, size_limit_kb, lock, chain):
+def script_options(servers, sync_age_days, size_limit_kb, lock, chain, fallback_seconds=FALLBACK_SECONDS):
     """The options object embedded in the script (``chain``: None or
     ``{"file": name, "obscure": n}``)."""
     hosts = sorted(set(s.lower() for s in servers)) if servers else None
     public = {"servers": hosts, "sync_age_days": max(sync_age_days or 0, 0),
               "size_limit_kb": max(size_limit_kb or 0, 0), "lock": bool(lock)}
     options = dict(public)
-    options.update({"hook_version": HOOK_VERSION, "chain": chain, "public": public})
+    options.update({"hook_version": HOOK_VERSION, "chain": chain, "public": public,
+                    "fallback_seconds": fallback_seconds})
     return options
 
 
@@ -370,7 +471,7 @@ def render_script(options):
     literal = json.dumps(options, sort_keys=True, ensure_ascii=True)
     # "</" cannot occur in JSON of these types, and JSON is valid JavaScript.
     text = _SCRIPT.replace("MARKER", MARKER, 1).replace("__OPTIONS__", literal, 1)
-    text = text.replace("__REPORT_NAME__", REPORT_NAME, 1)
+    text = text.replace("__REPORT_NAME__", hook_report.REPORT_NAME, 1)
     return text.encode("utf-8")
 
 

@@ -32,6 +32,7 @@ def at_start_facts(data, error=None):
         return {
             "time": report.get("updated") or report.get("started"),
             "completed": bool(report.get("completed")),
+            "trigger": report.get("trigger") if isinstance(report.get("trigger"), str) else None,
             "accounts": accounts,
             "folders_flagged": int(report.get("folders_flagged") or 0),
             "locked": len(report.get("locked") or []),

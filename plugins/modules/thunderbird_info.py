@@ -120,7 +120,12 @@ ansible_facts:
               type: dict
               contains:
                 time: {description: "When the hook last wrote its report (UTC, ISO 8601).", type: str}
-                completed: {description: The hook ran its pass at mail-startup-done., type: bool}
+                completed: {description: The hook ran its start-up pass., type: bool}
+                trigger:
+                  description:
+                    - What started that pass, C(mail-startup-done) (normal start) or C(fallback) (a dialog at
+                      start held that notification back), null for a report of an older hook.
+                  type: str
                 accounts: {description: "IMAP accounts acted on: server, hostname, folders, folders_flagged, offline_download.", type: list, elements: dict}
                 folders_flagged: {description: Folders the hook flagged for offline use in that session., type: int}
                 locked: {description: Preferences the hook locked., type: int}

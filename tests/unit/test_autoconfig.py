@@ -239,10 +239,12 @@ def test_at_start_facts_from_the_hook_report():
             b' "locked": ["a", "b"], "errors": ["x"], "accounts": [{"server": "server1", "hostname": "h",'
             b' "folders": 4, "folders_flagged": 3, "offline_download": true, "extra": 1}]}')
     facts = hook_report.at_start_facts(data)
-    assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "folders_flagged": 3, "locked": 2,
+    assert facts == {"time": "2026-01-01T00:00:02Z", "completed": True, "trigger": None,
+                     "folders_flagged": 3, "locked": 2,
                      "errors": ["x"], "error": None,
                      "accounts": [{"server": "server1", "hostname": "h", "folders": 4, "folders_flagged": 3,
                                    "offline_download": True}]}
+    assert hook_report.at_start_facts(data.replace(b'"updated"', b'"trigger": "fallback", "updated"'))["trigger"] == "fallback"
     assert hook_report.at_start_facts(None) is None
     assert "does not parse" in hook_report.at_start_facts(b"{")["error"]
     assert hook_report.at_start_facts(None, "rectorat-offline.json is a symbolic link")["error"].endswith("link")
@@ -254,12 +256,12 @@ def test_profile_facts_carry_the_hook_report_and_a_bad_report_refuses_nothing(tm
     profile = tmp_path / "p"
     profile.mkdir()
     (profile / "prefs.js").write_bytes(b'user_pref("mail.accountmanager.accounts", "");\n')
-    (profile / ac.HOOK_REPORT).write_bytes(b'{"completed": "t", "folders_flagged": 2}')
+    (profile / hook_report.REPORT_NAME).write_bytes(b'{"completed": "t", "folders_flagged": 2}')
     snap = collect.collect(plan.collect_request(None, [str(profile)]))
     [record] = plan.plan(snap, plan.Options())["profiles"]
     assert record["error"] is None and record["at_start"]["folders_flagged"] == 2
-    os.remove(str(profile / ac.HOOK_REPORT))
-    os.symlink("/etc/hostname", str(profile / ac.HOOK_REPORT))
+    os.remove(str(profile / hook_report.REPORT_NAME))
+    os.symlink("/etc/hostname", str(profile / hook_report.REPORT_NAME))
     snap = collect.collect(plan.collect_request(None, [str(profile)]))
     [record] = plan.plan(snap, plan.Options())["profiles"]
     assert record["error"] is None and "symbolic link" in record["at_start"]["error"]
