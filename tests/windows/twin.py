@@ -261,13 +261,19 @@ class Twin:
     def host_path(self, path):
         """Host path of a Windows path, each component matched without regard
         to case; components that do not exist are kept as given."""
-        path = path.replace("/", "\\")
         if path.startswith(LONG_PREFIX):
+            # The \\?\ form is not normalized: "/" is a character of a name,
+            # one that no file name may hold.
+            if "/" in path:
+                raise OSError(errno.EINVAL, "The filename, directory name, or volume label syntax is incorrect: "
+                              + path)
             path = path[len(LONG_PREFIX):]
             if path.upper().startswith("UNC\\"):
                 path = "\\\\" + path[4:]
-        elif len(path) >= MAX_PATH:
-            raise PathTooLong(path)
+        else:
+            path = path.replace("/", "\\")
+            if len(path) >= MAX_PATH:
+                raise PathTooLong(path)
         if path.startswith("\\\\"):
             parts = ["UNC"] + [p for p in path[2:].split("\\") if p]
         elif re.match(r"^[A-Za-z]:(\\|$)", path) and path != path[:2]:
@@ -401,6 +407,14 @@ class Twin:
             os.unlink(self.host_path(path))
         except FileNotFoundError:
             pass
+
+    def directory_exists(self, path):
+        """DirectoryInfo(path).Exists: false, never an error, on a path
+        that cannot be opened (an invalid name included)."""
+        try:
+            return os.path.isdir(self.host_path(path))
+        except OSError:
+            return False
 
     def file_exists(self, path):
         try:

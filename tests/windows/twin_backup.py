@@ -76,8 +76,8 @@ class BackupTwin(Twin):
         return {"files": files, "dirs": dirs}
 
     def get_dest_folder(self, dest, parts, create):
-        current = dest.rstrip("\\")
-        if not os.path.isdir(self.host_path(self.convert_to_long_path(current))):
+        current = dest.replace("/", "\\").rstrip("\\")
+        if not self.directory_exists(self.convert_to_long_path(current)):
             raise self.new_refusal("error", "dest %s does not exist or is not a folder" % dest)
         for part in parts:
             info = self.get_child_entry(current, part)

@@ -68,8 +68,9 @@ function Get-ProfileListing {
 function Get-DestFolder {
     # <dest>\<user>\<profile>, each part below dest made when $Create (else
     # $null when absent); a junction or symbolic link below dest is refused.
+    # The \\?\ form takes '/' as part of a name: dest may be written with '/'.
     param([string]$Dest, $Parts, [bool]$Create)
-    $current = $Dest.TrimEnd('\')
+    $current = $Dest.Replace('/', '\').TrimEnd('\')
     if (-not (New-Object -TypeName IO.DirectoryInfo -ArgumentList (ConvertTo-LongPath $current)).Exists) {
         throw (New-Refusal 'error' ('dest {0} does not exist or is not a folder' -f $Dest))
     }
