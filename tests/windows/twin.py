@@ -66,6 +66,7 @@ ALLOWED = ("prefs.js", "user.js", "folderCache.json")
 TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$"
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 LONG_PREFIX = "\\\\?\\"
 
 
@@ -174,7 +175,28 @@ def ps_long(value):
         if not value.isascii():
             raise ValueError('Cannot convert value "%s" to type "System.Int64"' % value)
         value = float(value.strip()) if value.strip() else 0
-    return int(round(value))
+    result = int(round(value))
+    if not INT64_MIN <= result <= INT64_MAX:
+        raise ValueError('Cannot convert value "%s" to type "System.Int64": Value was either too large or too small '
+                         'for an Int64.' % value)
+    return result
+
+
+def ps_long_product(left, right):
+    """``$a * $b`` of two integers: past Int64 the product is a [double],
+    silently (``[long]::MaxValue * 2`` is 1.84467440737096E+19)."""
+    product = left * right
+    if INT64_MIN <= product <= INT64_MAX:
+        return product
+    return float(product)
+
+
+def ps_decimal(value):
+    """``[decimal]$value``: 28 significant digits, so every [long] and every
+    file time in nanoseconds fits; ``$null`` is 0."""
+    if value is None:
+        return 0
+    return value
 
 
 def ps_string(value):
