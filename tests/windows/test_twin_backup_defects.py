@@ -121,3 +121,16 @@ def test_long_arithmetic_turns_into_double_and_the_cast_back_refuses_it():
     with pytest.raises(ValueError, match="too large or too small for an Int64"):
         ps_long(ps_long_product(-116444736000000000, 100))
     assert ps_decimal(None) == 0 and ps_decimal(-11644473600 * 10 ** 9) == -11644473600 * 10 ** 9
+
+
+def test_a_dest_written_with_slashes_gets_the_archive_and_reports_its_windows_path(tmp_path):
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], "D:/Sauvegardes/tb/", 1, False)[PROFILE]
+    assert outcome["status"] == "backed_up", outcome["error"]
+    assert outcome["archive"].startswith(DEST + "\\alice\\default-esr\\")
+    assert zipfile.is_zipfile(machine.host(outcome["archive"]))
