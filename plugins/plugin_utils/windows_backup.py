@@ -36,7 +36,9 @@ def next_stamp(stamp, taken):
 
 
 def join(dest, *names):
-    return "\\".join([dest.rstrip("\\/")] + list(names))
+    """The Windows path of ``names`` below ``dest``, which may be written with
+    "/" (backup.ps1 takes it so too)."""
+    return "\\".join([dest.replace("/", "\\").rstrip("\\")] + list(names))
 
 
 def kept_listing(files, dirs):

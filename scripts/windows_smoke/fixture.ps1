@@ -52,7 +52,7 @@ try {
         }
         'inspect' {
             $read = @($request['read'])
-            $sha = [Security.Cryptography.SHA256]::Create()
+            $sha = New-Object -TypeName Security.Cryptography.SHA256CryptoServiceProvider
             $files = New-Object -TypeName Collections.ArrayList
             foreach ($path in [IO.Directory]::GetFiles($folder, '*', [IO.SearchOption]::AllDirectories)) {
                 $bytes = [IO.File]::ReadAllBytes($path)

@@ -48,6 +48,10 @@ FORBIDDEN = [
     (r"\b(Get-Content|Set-Content|Add-Content|Out-File)\b", "text cmdlet: files are read and written as bytes"),
     (r"::(ReadAllText|WriteAllText|ReadAllLines|WriteAllLines|AppendAllText)\b", "text API"),
     (r"\bclean\s*\{", "clean block is PowerShell 7.3"),
+    # .NET Framework's managed hashes (and MD5) throw in FIPS mode (the "Use FIPS
+    # compliant algorithms" policy); SHA256CryptoServiceProvider is the validated one.
+    (r"\b(SHA1|SHA256|SHA384|SHA512|MD5|HashAlgorithm)\]::Create\b|\bSHA(1|256|384|512)Managed\b|\bMD5\w*Provider\b",
+     "a hash .NET Framework refuses in FIPS mode: use SHA256CryptoServiceProvider"),
 ]
 # No Thunderbird logic in PowerShell: the plan (Python) owns it.
 THUNDERBIRD_LOGIC = [r"user_pref", r"mail\.server", r"mail\.account", r"IsRelative", r"offline",

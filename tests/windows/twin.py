@@ -66,6 +66,7 @@ ALLOWED = ("prefs.js", "user.js", "folderCache.json")
 TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\.bak|\.old)?\.rectorat-([0-9]{1,9})\.tmp$"
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 LONG_PREFIX = "\\\\?\\"
 
 
@@ -174,7 +175,28 @@ def ps_long(value):
         if not value.isascii():
             raise ValueError('Cannot convert value "%s" to type "System.Int64"' % value)
         value = float(value.strip()) if value.strip() else 0
-    return int(round(value))
+    result = int(round(value))
+    if not INT64_MIN <= result <= INT64_MAX:
+        raise ValueError('Cannot convert value "%s" to type "System.Int64": Value was either too large or too small '
+                         'for an Int64.' % value)
+    return result
+
+
+def ps_long_product(left, right):
+    """``$a * $b`` of two integers: past Int64 the product is a [double],
+    silently (``[long]::MaxValue * 2`` is 1.84467440737096E+19)."""
+    product = left * right
+    if INT64_MIN <= product <= INT64_MAX:
+        return product
+    return float(product)
+
+
+def ps_decimal(value):
+    """``[decimal]$value``: 28 significant digits, so every [long] and every
+    file time in nanoseconds fits; ``$null`` is 0."""
+    if value is None:
+        return 0
+    return value
 
 
 def ps_string(value):
@@ -261,13 +283,19 @@ class Twin:
     def host_path(self, path):
         """Host path of a Windows path, each component matched without regard
         to case; components that do not exist are kept as given."""
-        path = path.replace("/", "\\")
         if path.startswith(LONG_PREFIX):
+            # The \\?\ form is not normalized: "/" is a character of a name,
+            # one that no file name may hold.
+            if "/" in path:
+                raise OSError(errno.EINVAL, "The filename, directory name, or volume label syntax is incorrect: "
+                              + path)
             path = path[len(LONG_PREFIX):]
             if path.upper().startswith("UNC\\"):
                 path = "\\\\" + path[4:]
-        elif len(path) >= MAX_PATH:
-            raise PathTooLong(path)
+        else:
+            path = path.replace("/", "\\")
+            if len(path) >= MAX_PATH:
+                raise PathTooLong(path)
         if path.startswith("\\\\"):
             parts = ["UNC"] + [p for p in path[2:].split("\\") if p]
         elif re.match(r"^[A-Za-z]:(\\|$)", path) and path != path[:2]:
@@ -401,6 +429,14 @@ class Twin:
             os.unlink(self.host_path(path))
         except FileNotFoundError:
             pass
+
+    def directory_exists(self, path):
+        """DirectoryInfo(path).Exists: false, never an error, on a path
+        that cannot be opened (an invalid name included)."""
+        try:
+            return os.path.isdir(self.host_path(path))
+        except OSError:
+            return False
 
     def file_exists(self, path):
         try:

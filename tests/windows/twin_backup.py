@@ -22,7 +22,8 @@ import unicodedata
 import uuid
 import zipfile
 
-from twin import PROTOCOL, ENV, RUNNING_ACCOUNT, Twin, Refusal, assigned, ps_eq, ps_long, ps_string, ps_true
+from twin import (PROTOCOL, ENV, RUNNING_ACCOUNT, Twin, Refusal, assigned, ps_decimal, ps_eq, ps_long, ps_string,
+                  ps_true)
 
 ARCHIVE_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.zip$"
 MANIFEST_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.manifest\.json$"
@@ -30,6 +31,7 @@ BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-([
 MANIFEST_MEMBER = "rectorat-backup-manifest.json"
 DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_run_files": 400000, "max_manifest_bytes": 268435456,
                          "max_run_manifest_bytes": 67108864}
+EPOCH_TICKS = 621355968000000000  # 1970-01-01 in .NET ticks (100 ns since 0001-01-01)
 TEMP_PATH = "C:\\Windows\\Temp\\"  # [IO.Path]::GetTempPath() of the connecting account
 ANSI_CODE_PAGE = "cp1252"  # [Text.Encoding]::Default of a French or English Windows
 
@@ -46,8 +48,10 @@ class BackupTwin(Twin):
 
     @staticmethod
     def convert_to_unix_ns(mtime_ns):
-        """Ticks are 100 ns: what .NET gives is the time to 100 ns."""
-        return mtime_ns // 100 * 100
+        """Ticks are 100 ns: what .NET gives is the time to 100 ns, in
+        [decimal] (a [long] product, ps_long_product, is a [double] before 1677)."""
+        ticks = mtime_ns // 100 + EPOCH_TICKS  # DateTime.Ticks
+        return (ps_decimal(ticks) - EPOCH_TICKS) * 100
 
     def get_profile_listing(self, folder, prune, max_files):
         files, dirs = [], []
@@ -76,8 +80,8 @@ class BackupTwin(Twin):
         return {"files": files, "dirs": dirs}
 
     def get_dest_folder(self, dest, parts, create):
-        current = dest.rstrip("\\")
-        if not os.path.isdir(self.host_path(self.convert_to_long_path(current))):
+        current = dest.replace("/", "\\").rstrip("\\")
+        if not self.directory_exists(self.convert_to_long_path(current)):
             raise self.new_refusal("error", "dest %s does not exist or is not a folder" % dest)
         for part in parts:
             info = self.get_child_entry(current, part)
@@ -143,7 +147,7 @@ class BackupTwin(Twin):
                                        "(%s)" % (rel, owner, folder_owner))
             mtime = self.convert_to_unix_ns(os.stat(self.host_path(long_path)).st_mtime_ns)
             if stream["length"] != ps_long(assigned(self.get_field(listed, "size"))) \
-                    or mtime != ps_long(assigned(self.get_field(listed, "mtime_ns"))):
+                    or mtime != ps_decimal(assigned(self.get_field(listed, "mtime_ns"))):
                 raise self.new_refusal("error", "%s changed since the profile was listed; nothing written, run again"
                                        % rel)
             digest = hashlib.sha256()

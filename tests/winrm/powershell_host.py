@@ -86,13 +86,23 @@ def run_bootstrap(root, bootstrap, stdin, scripts=None):
     # What the bootstrap does: join the input lines, split on white space;
     # the first part is the script, the others joined (-join '') the request.
     parts = [p for p in " ".join(payload.splitlines()).split() if p]
-    if len(parts) < 2:
-        return Outcome(1, stderr=b"stdin lacks the script or the request")
+    if not parts:
+        # $parts[0] of an empty array is $null; with $ErrorActionPreference 'Stop' this ends the bootstrap.
+        return Outcome(1, stderr=b'Exception calling "FromBase64String" with "1" argument(s): "Value cannot be null."')
     found = known.get(base64.b64decode(parts[0]))
     if found is None:
         return Outcome(1, stderr=b"the script on stdin is not one this host knows")
     name, script_twin = found
-    request = json.loads(base64.b64decode("".join(parts[1:])).decode("utf-8"))
-    response = script_twin(root, request)
+    # $parts[1..($parts.Count - 1)]: with one part, 1..0 counts down and
+    # $parts[1] is nothing, so the request is the script's own line.
+    request_b64 = "".join(parts[1:]) if len(parts) > 1 else parts[0]
+    request = None
+    try:
+        request = json.loads(base64.b64decode(request_b64).decode("utf-8"))
+    except ValueError as exc:
+        # The script's reader (JavaScriptSerializer) throws inside its try: a fatal answer.
+        response = {"protocol": 1, "fatal": "%s.ps1: Invalid JSON primitive (%s)" % (name, exc)}
+    else:
+        response = script_twin(root, request)
     line = host.RESPONSE_MARKER + base64.b64encode(json.dumps(response).encode("utf-8")).decode("ascii")
     return Outcome(0, stdout=line.encode("ascii") + b"\r\n", script=name, request=request)

@@ -21,9 +21,10 @@ $DefaultBackupBudget = @{
 }
 
 function ConvertTo-UnixNs {
-    # Nanoseconds since 1970 of a UTC time (.NET keeps 100 ns ticks).
+    # Nanoseconds since 1970 of a UTC time (.NET keeps 100 ns ticks). In
+    # [decimal]: before 1677 a [long] product would turn into a [double].
     param([datetime]$Utc)
-    return ([long]$Utc.Ticks - 621355968000000000) * 100
+    return ([decimal]$Utc.Ticks - 621355968000000000) * 100
 }
 
 function Get-ProfileListing {
@@ -68,8 +69,9 @@ function Get-ProfileListing {
 function Get-DestFolder {
     # <dest>\<user>\<profile>, each part below dest made when $Create (else
     # $null when absent); a junction or symbolic link below dest is refused.
+    # The \\?\ form takes '/' as part of a name: dest may be written with '/'.
     param([string]$Dest, $Parts, [bool]$Create)
-    $current = $Dest.TrimEnd('\')
+    $current = $Dest.Replace('/', '\').TrimEnd('\')
     if (-not (New-Object -TypeName IO.DirectoryInfo -ArgumentList (ConvertTo-LongPath $current)).Exists) {
         throw (New-Refusal 'error' ('dest {0} does not exist or is not a folder' -f $Dest))
     }
@@ -158,7 +160,7 @@ function Get-FileDigest {
             throw (New-Refusal 'error' ('refused: {0} is owned by {1}, not by the owner of the profile folder ({2})' -f $Rel, $owner, $FolderOwner))
         }
         $mtime = ConvertTo-UnixNs ([IO.File]::GetLastWriteTimeUtc((ConvertTo-LongPath $Path)))
-        if ($stream.Length -ne [long](Get-Field $Listed 'size') -or $mtime -ne [long](Get-Field $Listed 'mtime_ns')) {
+        if ($stream.Length -ne [long](Get-Field $Listed 'size') -or $mtime -ne [decimal](Get-Field $Listed 'mtime_ns')) {
             throw (New-Refusal 'error' ('{0} changed since the profile was listed; nothing written, run again' -f $Rel))
         }
         return [BitConverter]::ToString($sha.ComputeHash($stream)).Replace('-', '').ToLowerInvariant()

@@ -1,0 +1,136 @@
+"""Windows PowerShell 5.1 defects found by reviewing backup.ps1 (after the
+prelude), through its twin (tests/windows/twin_backup.py), which follows the
+script line for line and refuses what .NET Framework refuses."""
+
+import json
+import os
+import zipfile
+
+import pytest
+
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_backup import WindowsBackup
+
+import sandbox
+import twin_backup
+from twin import Twin, ps_decimal, ps_long, ps_long_product
+from winsandbox import Machine
+
+ALICE_SID = "S-1-5-21-1-1001"
+PROFILE = "C:\\Users\\alice\\AppData\\Roaming\\Thunderbird\\Profiles\\aaaa.default-esr"
+DEST = "D:\\Sauvegardes\\tb"
+ARCHIVE = "20261201T000000Z.zip"
+
+
+def build(tmp_path):
+    machine = Machine(str(tmp_path))
+    machine.add_user("alice", ALICE_SID)
+    machine.write_profile(PROFILE, [sandbox.imap("imap.ac-test.fr", "alice")])
+    return machine
+
+
+def scan(tmp_path, dest):
+    machine = build(tmp_path)
+    folder = machine.host(DEST + "\\alice\\aaaa.default-esr")
+    os.makedirs(folder)
+    open(os.path.join(folder, ARCHIVE), "wb").close()
+    request = {"mode": "scan", "dest": dest, "prune": [],
+               "profiles": [{"path": PROFILE, "home": "C:\\Users\\alice", "folder": ["alice", "aaaa.default-esr"]}]}
+    [result] = twin_backup.run_backup(str(tmp_path), request)["profiles"]
+    return result
+
+
+def test_the_long_path_form_takes_a_slash_as_part_of_a_name(tmp_path):
+    """\\\\?\\ turns off Windows' normalization: D:/x is no folder there."""
+    os.makedirs(os.path.join(str(tmp_path), "D", "x"))
+    computer = Twin(str(tmp_path))
+    assert computer.directory_exists("D:/x") and computer.directory_exists("\\\\?\\D:\\x")
+    assert not computer.directory_exists("\\\\?\\D:/x")
+    with pytest.raises(OSError, match="syntax is incorrect"):
+        computer.host_path("\\\\?\\D:\\x/y")
+
+
+@pytest.mark.parametrize("dest", [DEST, "D:/Sauvegardes/tb", "D:/Sauvegardes\\tb/"])
+def test_a_dest_written_with_slashes_is_the_same_folder(tmp_path, dest):
+    """Get-DestFolder passes dest to .NET in the \\\\?\\ form, where "/" is
+    no separator: D:/Sauvegardes/tb was "does not exist" on Windows."""
+    result = scan(tmp_path, dest)
+    assert result["error"] is None, result
+    assert [a["name"] for a in result["archives"]] == [ARCHIVE]
+
+
+class TwinHost:
+    """PowerShellHost.run_script, answered by the twin, through JSON both ways."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def run_script(self, name, request):
+        assert name == "backup"
+        return json.loads(json.dumps(twin_backup.run_backup(self.root, json.loads(json.dumps(request)))))
+
+
+class NtfsTimes:
+    """os for twin_backup, where one file has a time NTFS keeps and this
+    file system cannot (ext4 stops at 1901): FILETIME 0, 1601-01-01."""
+
+    def __init__(self, host_path, mtime_ns):
+        self.host_path, self.mtime_ns = host_path, mtime_ns
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def dated(self, st):
+        ns = self.mtime_ns
+        return os.stat_result(tuple(st)[:8] + (ns // 10 ** 9,) + tuple(st)[9:10],
+                              {"st_mtime": ns / 1e9, "st_mtime_ns": ns, "st_atime_ns": st.st_atime_ns,
+                               "st_ctime_ns": st.st_ctime_ns})
+
+    def stat(self, path, *args, **kwargs):
+        st = os.stat(path, *args, **kwargs)
+        return self.dated(st) if os.fspath(path) == self.host_path else st
+
+    def lstat(self, path, *args, **kwargs):
+        st = os.lstat(path, *args, **kwargs)
+        return self.dated(st) if os.fspath(path) == self.host_path else st
+
+
+def test_a_file_dated_1601_is_backed_up(tmp_path, monkeypatch):
+    """ConvertTo-UnixNs multiplied [long]s: for a time before 1677 the product
+    passes Int64 and PowerShell makes it a [double], which the write's [long]
+    cast then refuses ("Value was either too large or too small for an
+    Int64"): the profile could never be backed up. [decimal] holds it."""
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    old = machine.host(PROFILE + "\\compatibility.ini")
+    monkeypatch.setattr(twin_backup, "os", NtfsTimes(old, -11644473600 * 10 ** 9))
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
+    assert outcome["status"] == "backed_up", outcome["error"]
+    with zipfile.ZipFile(machine.host(outcome["archive"])) as zf:
+        manifest = json.loads(zf.read("rectorat-backup-manifest.json"))
+    [listed] = [f for f in manifest["files"] if f["path"] == "compatibility.ini"]
+    assert listed["mtime_ns"] == -11644473600 * 10 ** 9
+
+
+def test_long_arithmetic_turns_into_double_and_the_cast_back_refuses_it():
+    assert ps_long_product(9223372036854775807, 1) == 9223372036854775807
+    assert isinstance(ps_long_product(9223372036854775807, 2), float)
+    with pytest.raises(ValueError, match="too large or too small for an Int64"):
+        ps_long(ps_long_product(-116444736000000000, 100))
+    assert ps_decimal(None) == 0 and ps_decimal(-11644473600 * 10 ** 9) == -11644473600 * 10 ** 9
+
+
+def test_a_dest_written_with_slashes_gets_the_archive_and_reports_its_windows_path(tmp_path):
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], "D:/Sauvegardes/tb/", 1, False)[PROFILE]
+    assert outcome["status"] == "backed_up", outcome["error"]
+    assert outcome["archive"].startswith(DEST + "\\alice\\default-esr\\")
+    assert zipfile.is_zipfile(machine.host(outcome["archive"]))
