@@ -76,17 +76,21 @@ def write_entry(path, record):
     } for op in record["operations"]]}
 
 
-def run(host, params, check_mode):
-    """Plan (and unless ``check_mode`` apply) every installation of the
-    host (PowerShellHost); returns (records, diffs) as autoconfig_io.run."""
-    explicit = params.get("install_dirs")
-    paths = list(explicit or SEARCH)
+def read_installations(host, paths):
+    """What autoconfig.ps1 'read' answers for each of ``paths``."""
     read = host.run_script("autoconfig", {
         "mode": "read", "max_file_bytes": MAX_FILE_BYTES, "max_run_bytes": MAX_RUN_BYTES,
         "installations": [{"path": path, "markers": list(MARKERS), "install_files": list(INSTALL_FILES),
                            "pref_files": list(PREF_FILES)} for path in paths]})
+    return read.get("installations") or []
+
+
+def run(host, params, check_mode):
+    """Plan (and unless ``check_mode`` apply) every installation of the
+    host (PowerShellHost); returns (records, diffs) as autoconfig_io.run."""
+    explicit = params.get("install_dirs")
     records, diffs, writes = [], [], []
-    for seen in read.get("installations") or []:
+    for seen in read_installations(host, list(explicit or SEARCH)):
         if not explicit and not seen.get("found") and not seen.get("error"):
             continue  # a usual place with no Thunderbird in it
         snap = snapshot(seen)
@@ -107,3 +111,15 @@ def run(host, params, check_mode):
             record["status"] = "error"
             record["message"] = "%s%s" % (answer["error"], " (already done: %s)" % ", ".join(done) if done else "")
     return records, diffs
+
+
+def describe_all(host, install_dirs=None):
+    """``autoconfig.describe`` of every installation of the host (read only,
+    one round trip): what thunderbird_info reports as ``installations``."""
+    explicit = install_dirs
+    out = []
+    for seen in read_installations(host, list(explicit or SEARCH)):
+        if not explicit and not seen.get("found") and not seen.get("error"):
+            continue
+        out.append(autoconfig.describe(snapshot(seen)))
+    return out

@@ -338,6 +338,22 @@ def test_the_action_plugin_on_a_windows_host(station, tmp_path):
     assert files_of(station.machine) == before
 
 
+def test_info_reports_the_windows_installations(station, tmp_path):
+    site_autoconfig(station)
+    build_installation(station.machine, X86)
+    task = {"name": "info", "rectorat.thunderbird.thunderbird_info": {}, "register": "r"}
+    station.run(install_dirs=[X86])
+    before = files_of(station.machine)
+    run = play(tmp_path, station.machine, [task])
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("info", "win1")["ansible_facts"]["thunderbird"]["installations"] == [
+        {"path": PROGRAM_FILES, "version": "153.8.0", "kind": "windows", "hook": "absent",
+         "site_autoconfig": "mozilla.cfg", "error": None},
+        {"path": X86, "version": "153.8.0", "kind": "windows", "hook": "installed", "site_autoconfig": None,
+         "error": None}]
+    assert files_of(station.machine) == before
+
+
 def test_the_action_plugin_checks_options_before_any_command(station, tmp_path):
     run = play(tmp_path, station.machine, [{"name": "hook", "rectorat.thunderbird.thunderbird_autoconfig":
                                             {"state": "maybe"}, "register": "r"}])
