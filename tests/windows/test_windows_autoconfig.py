@@ -174,6 +174,16 @@ def test_chain_runs_the_site_script_found_without_regard_to_case(station):
     assert files_of(station.machine) == before
 
 
+def test_the_hooks_files_are_known_whatever_the_case_of_their_names(station):
+    before = files_of(station.machine)
+    station.run()
+    pref = station.path(PROGRAM_FILES + "\\defaults\\pref")
+    os.rename(os.path.join(pref, ac.PREF_NAME), os.path.join(pref, ac.PREF_NAME.upper()))
+    assert [i["status"] for i in station.run()[0]] == ["unchanged"]
+    assert [i["status"] for i in station.run(state="absent")[0]] == ["changed"]
+    assert files_of(station.machine) == before
+
+
 def test_a_file_of_the_hooks_name_not_written_by_the_module_is_a_conflict(station):
     station.write(PROGRAM_FILES + "\\" + ac.CFG_NAME, b"// an admin's own file\r\n")
     before = files_of(station.machine)
