@@ -49,7 +49,8 @@ def test_role_on_windows_installs_the_hook_and_reports_open_profiles_as_applied_
         second, second_rows = run_role(tmp_path, machine, "second")
     assert second.rc == 0 and second.recap("win1")["changed"] == 0, second.stdout + second.stderr
 
-    hook = first.result("Install the at-start hook in the Thunderbird installations", "win1")
+    [hook] = [r["result"] for r in first.results
+              if r["host"] == "win1" and r["task"].endswith("Install the at-start hook in the Thunderbird installations")]
     assert [(i["path"], i["kind"], i["status"]) for i in hook["installations"]] == [
         (PROGRAM_FILES, "windows", "changed")]
     assert os.path.exists(machine.host(PROGRAM_FILES + "\\" + ac.CFG_NAME))
