@@ -33,7 +33,6 @@ def run_role(tmp_path, machine, name, *cli, **role_vars):
     return run, rows
 
 
-
 def test_role_on_windows_installs_the_hook_and_reports_open_profiles_as_applied_at_next_start(tmp_path):
     machine = Machine(str(tmp_path / "win1"))
     build_alice_and_bob(machine)
