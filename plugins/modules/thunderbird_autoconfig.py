@@ -27,7 +27,11 @@ description:
   - An installation that already uses AutoConfig (C(general.config.filename) set by
     another file) is never overwritten - reported as C(conflict), or chained with O(chain).
   - Snap and flatpak installations are read-only - reported as C(unsupported).
-  - Linux and other POSIX hosts. Windows installations are not handled yet.
+  - Linux and other POSIX hosts run this module. On Windows hosts (C(winrm), C(psrp), or C(ssh)
+    with the C(powershell) or C(cmd) shell) the action plugin runs the same plan on the
+    controller and reads and writes the installation through a small PowerShell script; the
+    connecting account must be an administrator, as only administrators can write in
+    C(C:\Program Files) (otherwise each installation is reported as C(error), access denied).
 author:
   - Rectorat IT (@rectorat)
 extends_documentation_fragment:
@@ -41,15 +45,19 @@ attributes:
     support: full
     details: Shows each file of the hook before and after.
   platform:
-    platforms: [posix]
+    platforms: [posix, windows]
 options:
   install_dirs:
     description:
       - Thunderbird installation folders (the folder that holds the C(thunderbird) binary
         and C(application.ini)).
       - By default the usual places are searched - C(/usr/lib*/thunderbird*),
-        C(/opt/thunderbird*), C(/usr/local/thunderbird*), snap and flatpak.
-      - Every folder on the way to the installation and to its C(defaults/pref) (symbolic
+        C(/opt/thunderbird*), C(/usr/local/thunderbird*), snap and flatpak; on Windows hosts
+        the C(Mozilla Thunderbird) folder of C(C:\Program Files) and of C:\Program Files (x86).
+      - On Windows hosts, a path on a drive (C(D:\Apps\Thunderbird)); no folder on the way may
+        be a junction or a symbolic link. A site AutoConfig script (O(chain)) is found there
+        only when its name ends in C(.cfg).
+      - On POSIX hosts, every folder on the way to the installation and to its C(defaults/pref) (symbolic
         links included, such as Debian's C(defaults) link into C(/usr/share/thunderbird))
         must belong to root and be writable by root only; otherwise the installation is
         reported as C(error) and nothing is written.
@@ -101,6 +109,10 @@ EXAMPLES = r'''
 - name: Remove the hook
   rectorat.thunderbird.thunderbird_autoconfig:
     state: absent
+
+- name: A Windows installation outside Program Files
+  rectorat.thunderbird.thunderbird_autoconfig:
+    install_dirs: ['D:\Apps\Mozilla Thunderbird']
 '''
 
 RETURN = r'''

@@ -19,7 +19,7 @@ description:
     offline use. POP and Local Folders accounts are always on disk.
   - Also reports the Thunderbird installations of the host and whether the AutoConfig hook
     of M(rectorat.thunderbird.thunderbird_autoconfig) is in them, and per profile what that
-    hook did at Thunderbird's last start.
+    hook did at Thunderbird's last start (Linux hosts; not read yet on Windows hosts).
   - Read-only; never writes a byte.
 author:
   - Rectorat IT (@rectorat)
@@ -40,7 +40,7 @@ options:
   install_dirs:
     description:
       - Thunderbird installation folders to report on; by default the usual places
-        (see M(rectorat.thunderbird.thunderbird_autoconfig)). Linux hosts only.
+        (see M(rectorat.thunderbird.thunderbird_autoconfig)), on Linux and Windows hosts.
     type: list
     elements: path
 seealso:
@@ -87,7 +87,7 @@ ansible_facts:
           type: list
           elements: str
         installations:
-          description: Thunderbird installations found (Linux hosts; not reported for Windows hosts yet).
+          description: Thunderbird installations found.
           type: list
           elements: dict
           contains:
@@ -116,7 +116,8 @@ ansible_facts:
             at_start:
               description:
                 - What the AutoConfig hook did at the last Thunderbird start (from C(rectorat-offline.json)
-                  in the profile), or null when the hook never ran there.
+                  in the profile), or null when the hook never ran there. Always null on Windows
+                  hosts for now (the file is not read there yet).
               type: dict
               contains:
                 time: {description: "When the hook last wrote its report (UTC, ISO 8601).", type: str}

@@ -65,7 +65,7 @@ options:
         accounts and folders added later.
       - One module run per workstation instead of two. To lock the settings, chain to a
         site AutoConfig or remove the hook, use M(rectorat.thunderbird.thunderbird_autoconfig).
-      - Linux hosts.
+      - Linux and Windows hosts (on Windows, C(autoconfig.ps1) writes the files).
     type: bool
     default: false
     version_added: 0.2.0
@@ -194,28 +194,15 @@ def main():
         module.fail_json(msg='thunderbird_offline could not run: %s: %s' % (type(exc).__name__, exc),
                          exception=traceback.format_exc())
     if module.params['at_start']:
-        add_hook(result, module)
+        # Imported here: compiling the hook's code costs each run that does not
+        # install it about 30 ms (AnsiballZ's modules are compiled at every run).
+        from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
+        autoconfig_flow.add_hook(result, module.params, module.check_mode, diff=module._diff)
     for warning in result.pop('warnings'):
         module.warn(warning)
     if result.pop('failed', False):
         module.fail_json(**result)
     module.exit_json(**result)
-
-
-def add_hook(result, module):
-    """The at-start hook's result folded into the profiles' one: whatever
-    became of the profiles, the installations get the hook."""
-    # Imported here: compiling the hook's code costs each run that does not
-    # install it about 30 ms (AnsiballZ's modules are compiled at every run).
-    from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
-
-    hook = autoconfig_flow.run(autoconfig_flow.present_params(module.params), module.check_mode,
-                               diff=module._diff)
-    result['installations'] = hook['installations']
-    result['changed'] = result['changed'] or hook['changed']
-    result['warnings'].extend(hook['warnings'])
-    if hook.get('diff'):
-        result['diff'] = (result.get('diff') or []) + hook['diff']
 
 
 if __name__ == '__main__':

@@ -189,13 +189,21 @@ class ThunderbirdAction(ActionBase):
                               collect_fn=host.collect, commit_fn=host.commit, os_family="windows",
                               diff=self._flag("diff"))
         if params.get("at_start"):
-            result.setdefault("warnings", []).append(
-                "at_start: the at-start hook is not installed on Windows hosts by %s yet" % self._task.action)
+            self.add_hook(result, host, params, check_mode)
         if not result.get("warnings"):
             result.pop("warnings", None)
         if result.pop("failed", False):
             result["failed"] = True
         return result
+
+    def add_hook(self, result, host, params, check_mode):
+        """``at_start``: autoconfig.ps1 puts the hook in the installations,
+        after the profiles, as the module does on Linux hosts."""
+        from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
+        from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_autoconfig
+
+        autoconfig_flow.add_hook(result, params, check_mode, diff=self._flag("diff"),
+                                 runner=windows_autoconfig.runner(host))
 
     def execute_on_host(self, command, in_data):
         return self._low_level_execute_command(command, sudoable=False, in_data=in_data)

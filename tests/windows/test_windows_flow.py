@@ -116,7 +116,8 @@ def test_info_reports_every_windows_profile_and_writes_nothing(win):
     assert bob["store_path"] == BOB_PROFILE + "\\imapmail\\" + IMAP and bob["store_bytes"] > 0
     assert result["changed"] is False and result["summary"]["imap_backup_ready"] == 1
     assert tree_state(win.machine.base) == before
-    assert win.calls() == ["collect"]
+    assert win.calls() == ["collect", "autoconfig"]  # profiles, then installations (none here)
+    assert result["ansible_facts"]["thunderbird"]["installations"] == []
 
 
 def test_check_mode_changes_no_byte(win):

@@ -1,4 +1,4 @@
-"""collect.ps1, commit.ps1 and backup.ps1: parsed by a real PowerShell grammar
+"""collect.ps1, commit.ps1, backup.ps1 and autoconfig.ps1: parsed by a real PowerShell grammar
 (tree-sitter-powershell, run by node), checked for Windows PowerShell 5.1
 compatibility and for mistakes that only running them would show, and
 matched function for function by their Python twin.
@@ -19,12 +19,14 @@ import pytest
 from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_host
 
 import twin
+import twin_autoconfig
 import twin_backup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit", "backup"))
-RUNS = ("collect", "commit", "backup")
-TWINS = {"collect": twin.Twin, "commit": twin.Twin, "backup": twin_backup.BackupTwin}
+SCRIPTS = dict((name, os.path.join(windows_host.SCRIPT_DIR, name + ".ps1")) for name in ("prelude", "collect", "commit", "backup", "autoconfig"))
+RUNS = ("collect", "commit", "backup", "autoconfig")
+TWINS = {"collect": twin.Twin, "commit": twin.Twin, "backup": twin_backup.BackupTwin,
+         "autoconfig": twin_autoconfig.AutoconfigTwin}
 
 # Windows PowerShell 5.1 cmdlets the scripts may call; anything else must be
 # a function of the same script (a typo would otherwise only show on a host).

@@ -1259,12 +1259,15 @@ class LockStream:
 
 
 def run_script(base, name, request):
-    """What running collect.ps1, commit.ps1 or backup.ps1 (after the
+    """What running collect.ps1, commit.ps1, backup.ps1 or autoconfig.ps1 (after the
     prelude) on the computer ``base`` answers to ``request`` (a dict). Kept
     for fakewin.py and the WinRM test endpoint."""
     if name == "backup":
         import twin_backup  # beside this file; it builds on Twin
         return twin_backup.run_backup(base, request)
+    if name == "autoconfig":
+        import twin_autoconfig  # beside this file; it builds on Twin
+        return twin_autoconfig.run_autoconfig(base, request)
     twin = Twin(base)
     body = twin.invoke_collect if name == "collect" else twin.invoke_commit
     return twin.invoke_script(name, body, json.dumps(request))

@@ -48,10 +48,10 @@ def windows_host():
 
 
 def collection_scripts():
-    """{script bytes: twin} for collect.ps1 and commit.ps1."""
+    """{script bytes: twin} for collect.ps1, commit.ps1, backup.ps1 and autoconfig.ps1."""
     host = windows_host()
     return dict((host.load_script(name), (name, lambda root, request, name=name: twin.run_script(root, name, request)))
-                for name in ("collect", "commit", "backup"))
+                for name in ("collect", "commit", "backup", "autoconfig"))
 
 
 def run(root, command_line, stdin, scripts=None):

@@ -63,8 +63,8 @@ def test_smoke_passes_on_a_sound_workstation_and_leaves_nothing(tmp_path):
     assert sum(1 for l in lines if l.startswith("PASS ")) == 13 and not any(l.startswith("FAIL") for l in lines)
     assert len(lines) <= 24  # one screen
     assert station.home_entries() == []
-    assert station.scripts_run() == ["fixture", "collect", "fixture", "collect", "fixture", "collect", "commit",
-                                     "collect", "fixture", "fixture"]
+    assert station.scripts_run() == ["fixture", "collect", "autoconfig", "fixture", "collect", "fixture", "collect",
+                                     "commit", "collect", "fixture", "fixture"]
     # Only the test host was contacted, never pc-other.
     assert "pc-other" not in (tmp_path / "smoke.log").read_text()
 

@@ -11,8 +11,12 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig as ac
+from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_script as script
+
 from wire_figures import FIGURES
 from playbook import run_playbook
+from test_windows_autoconfig import PROGRAM_FILES, build_installation, files_of
 from test_windows_flow import ALICE_FIRST, ALICE_SECOND, BOB_PROFILE, build_alice_and_bob
 from treestate import tree_state
 from winsandbox import Machine
@@ -88,7 +92,7 @@ def test_info_over_winrm_reports_every_profile_and_writes_nothing(wire):
     assert set(profiles) == {ALICE_FIRST, ALICE_SECOND, BOB_PROFILE}
     assert profiles[ALICE_FIRST]["accounts"][0]["folders_total"] == 4
     assert result["changed"] is False and tree_state(wire.machine.base) == before
-    assert wire.scripts_run() == ["collect"]
+    assert wire.scripts_run() == ["collect", "autoconfig"]
     summary = assert_within_windows_limits(wire.endpoint.stats, wire.connection)
     # Output and exit code come in separate Receive responses.
     assert summary["receives"] >= 2 and summary["sends"] >= 1
@@ -218,4 +222,25 @@ def test_backup_over_winrm_then_second_run_is_unchanged(wire):
     again = wire.play("rectorat.thunderbird.thunderbird_backup", {"dest": "D:\\Sauvegardes"})
     assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
     assert wire.scripts_run() == ["collect", "backup", "backup", "collect", "backup"]
+    assert_within_windows_limits(wire.endpoint.stats, wire.connection)
+
+
+def test_autoconfig_over_winrm_installs_then_unchanged_then_absent_gives_the_bytes_back(wire):
+    """thunderbird_autoconfig's read and write (autoconfig.ps1) over the wire."""
+    build_installation(wire.machine, PROGRAM_FILES)
+    before = files_of(wire.machine)
+    run = wire.play("rectorat.thunderbird.thunderbird_autoconfig", {"lock": True})
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.result("task", "win1")["installations"] == [{
+        "path": PROGRAM_FILES, "version": "153.8.0", "kind": "windows", "status": "changed",
+        "message": "hook installed"}]
+    options = script.script_options(None, 0, 0, True, None)
+    assert wire.read(PROGRAM_FILES + "\\" + ac.CFG_NAME) == script.render_script(options)
+    assert wire.scripts_run() == ["autoconfig", "autoconfig"]
+    again = wire.play("rectorat.thunderbird.thunderbird_autoconfig", {"lock": True})
+    assert again.rc == 0 and again.recap("win1")["changed"] == 0, again.stdout + again.stderr
+    absent = wire.play("rectorat.thunderbird.thunderbird_autoconfig", {"state": "absent"})
+    assert absent.rc == 0 and absent.recap("win1")["changed"] == 1, absent.stdout + absent.stderr
+    assert files_of(wire.machine) == before
+    assert wire.scripts_run() == ["autoconfig"] * 5
     assert_within_windows_limits(wire.endpoint.stats, wire.connection)
