@@ -29,6 +29,7 @@ from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect impor
     SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (  # noqa: F401  (Refused: restore_io's too)
     EffectiveUser, Refused, hold_profile_lock, process_alive, profile_location)
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.nofollow_dirs_io import open_dirs
 
 CHUNK = 1 << 20
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -271,32 +272,10 @@ def open_dest(dest, parts, create):
         if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(dest):
             raise Refused("error", "refused: dest %s is a symbolic link" % dest)
         raise Refused("error", "cannot open dest %s: %s" % (dest, exc.strerror))
-    walked = dest
     try:
-        for part in parts:
-            walked = os.path.join(walked, part)
-            try:
-                child = os.open(part, _DIR, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno == errno.ENOENT and create:
-                    try:
-                        os.mkdir(part, 0o700, dir_fd=fd)
-                    except OSError as mk:
-                        raise Refused("error", "cannot create %s: %s" % (walked, mk.strerror))
-                    child = os.open(part, _DIR, dir_fd=fd)
-                elif exc.errno == errno.ENOENT:
-                    os.close(fd)
-                    return None
-                elif exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise Refused("error", "refused: %s is a symbolic link or not a folder" % walked)
-                else:
-                    raise Refused("error", "cannot open %s: %s" % (walked, exc.strerror))
-            os.close(fd)
-            fd = child
-    except BaseException:
+        return open_dirs(fd, parts, create, shown=dest)
+    finally:
         os.close(fd)
-        raise
-    return fd
 
 
 def read_small(dir_fd, name, limit):

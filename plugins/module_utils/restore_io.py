@@ -31,6 +31,7 @@ from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect impor
     SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
     EffectiveUser, process_alive)
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.nofollow_dirs_io import open_dirs, steps
 
 ROOT_REL = ".thunderbird"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -124,35 +125,10 @@ def verify(zf):
     return manifest
 
 
-def open_or_make(parent_fd, name, mode=0o700):
-    try:
-        return os.open(name, _DIR, dir_fd=parent_fd)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise Refused("error", "refused: %s is a symbolic link or not a folder" % name)
-            raise
-    os.mkdir(name, mode, dir_fd=parent_fd)
-    return os.open(name, _DIR, dir_fd=parent_fd)
-
-
-def make_dirs(root_fd, rel):
-    fd = os.dup(root_fd)
-    try:
-        for part in [p for p in rel.split("/") if p]:
-            child = open_or_make(fd, part)
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
 def extract(zf, manifest, target_fd):
     """Every member into the (new, empty) folder ``target_fd``."""
     for rel in manifest.get("dirs") or []:
-        os.close(make_dirs(target_fd, rel))
+        os.close(open_dirs(target_fd, steps(rel), create=True))
     modes = {}
     for info in zf.infolist():
         mode = (info.external_attr >> 16) & 0o777
@@ -160,7 +136,7 @@ def extract(zf, manifest, target_fd):
     for entry in manifest["files"]:
         rel = entry["path"]
         parent, _sep, name = rel.rpartition("/")
-        dir_fd = make_dirs(target_fd, parent)
+        dir_fd = open_dirs(target_fd, steps(parent), create=True)
         try:
             fd = os.open(name, _CREATE, modes.get(rel, 0o600) & 0o700 | 0o600, dir_fd=dir_fd)
             try:
@@ -207,8 +183,8 @@ def remove_stale(root_fd, root_path):
 def same_as_manifest(root_fd, rel, manifest, uid):
     """True when ``rel`` holds exactly the archived files (size, mtime)."""
     try:
-        fd = make_dirs_readonly(root_fd, rel)
-    except OSError:
+        fd = open_dirs(root_fd, steps(rel))
+    except Refused:
         return False
     if fd is None:
         return False
@@ -221,23 +197,8 @@ def same_as_manifest(root_fd, rel, manifest, uid):
     return bk.unchanged(files, manifest) and dirs == sorted(manifest.get("dirs") or [])
 
 
-def make_dirs_readonly(root_fd, rel):
-    fd = os.dup(root_fd)
-    for part in [p for p in rel.split("/") if p]:
-        try:
-            child = os.open(part, _DIR, dir_fd=fd)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno == errno.ENOENT:
-                return None
-            raise
-        os.close(fd)
-        fd = child
-    return fd
-
-
 def is_empty(root_fd, rel):
-    fd = make_dirs_readonly(root_fd, rel)
+    fd = open_dirs(root_fd, steps(rel))
     if fd is None:
         return True
     try:
@@ -259,7 +220,7 @@ def restore(params, pw_entry, check_mode):
         with EffectiveUser(uid, gid):
             home_fd = open_dir_below(home, ())
             try:
-                root_fd = open_or_make(home_fd, ROOT_REL) if not check_mode else make_dirs_readonly(home_fd, ROOT_REL)
+                root_fd = open_dirs(home_fd, [ROOT_REL], create=not check_mode)
             finally:
                 os.close(home_fd)
             try:
@@ -294,9 +255,9 @@ def restore(params, pw_entry, check_mode):
 
 def place(zf, manifest, root_fd, root_path, rel, force, result):
     parent, _sep, folder = rel.rpartition("/")
-    parent_fd = make_dirs(root_fd, parent)
+    parent_fd = open_dirs(root_fd, steps(parent), create=True)
     try:
-        existing = make_dirs_readonly(parent_fd, folder)
+        existing = open_dirs(parent_fd, [folder])
         if existing is not None:
             try:
                 locked, problem = is_locked(existing)
