@@ -26,11 +26,11 @@ import zlib
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import restore as rs
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.archive_io import (
-    CHUNK, Refused, list_profile, read_small)
+    Refused, list_profile, member_chunks, read_small, write_file_atomic)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
     SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
-    EffectiveUser, process_alive)
+    EffectiveUser, process_alive, write_all)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.nofollow_dirs_io import open_dirs, steps
 
 ROOT_REL = ".thunderbird"
@@ -103,13 +103,9 @@ def verify(zf):
         seen.add(name)
         digest, size = hashlib.sha256(), 0
         try:
-            with zf.open(info) as member:
-                while True:
-                    chunk = member.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    size += len(chunk)
+            for chunk in member_chunks(zf, info):
+                digest.update(chunk)
+                size += len(chunk)
         except (zipfile.BadZipfile, EOFError, OSError, zlib.error) as exc:
             raise Refused("error", "member %s is damaged: %s" % (name, exc))
         if size != want["size"] or digest.hexdigest() != want["sha256"]:
@@ -140,14 +136,8 @@ def extract(zf, manifest, target_fd):
         try:
             fd = os.open(name, _CREATE, modes.get(rel, 0o600) & 0o700 | 0o600, dir_fd=dir_fd)
             try:
-                with zf.open(rel) as member:
-                    while True:
-                        chunk = member.read(CHUNK)
-                        if not chunk:
-                            break
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view):]
+                for chunk in member_chunks(zf, rel):
+                    write_all(fd, chunk)
                 os.fchmod(fd, modes.get(rel, 0o600) & 0o777)
                 os.utime(fd, ns=(entry["mtime_ns"], entry["mtime_ns"]))
                 os.fsync(fd)
@@ -155,22 +145,6 @@ def extract(zf, manifest, target_fd):
                 os.close(fd)
         finally:
             os.close(dir_fd)
-
-
-def write_atomic(dir_fd, name, data):
-    tmp = ".%s.rectorat-%d.tmp" % (name, os.getpid())
-    fd = os.open(tmp, _CREATE, 0o644, dir_fd=dir_fd)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp, dir_fd=dir_fd)
-        raise
-    os.close(fd)
-    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 def remove_stale(root_fd, root_path):
@@ -241,9 +215,9 @@ def restore(params, pw_entry, check_mode):
                 if not same_files:
                     place(zf, manifest, root_fd, root_path, rel, params["force"], result)
                 if new_installs is not None and new_installs != installs_ini:
-                    write_atomic(root_fd, "installs.ini", new_installs)
+                    write_file_atomic(root_fd, "installs.ini", new_installs, mode=0o644)
                 if new_ini != profiles_ini:
-                    write_atomic(root_fd, "profiles.ini", new_ini)
+                    write_file_atomic(root_fd, "profiles.ini", new_ini, mode=0o644)
                 os.fsync(root_fd)
             finally:
                 if root_fd is not None:
