@@ -28,7 +28,8 @@ from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
     SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (  # noqa: F401  (Refused: restore_io's too)
-    EffectiveUser, Refused, hold_profile_lock, process_alive, profile_location)
+    EffectiveUser, Refused, hold_profile_lock, process_alive, profile_location, write_all)
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.nofollow_dirs_io import open_dirs
 
 CHUNK = 1 << 20
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -147,11 +148,8 @@ class HashingSink(io.RawIOBase):
         return self.count
 
     def write(self, data):
-        view = memoryview(data)
-        total = len(view)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
+        total = len(memoryview(data))
+        write_all(self.fd, data)
         self.sha256.update(data)
         self.count += total
         return total
@@ -235,6 +233,17 @@ def write_archive(out_fd, profile_fd, listing, dirs, manifest_of, compress=False
     return manifest, sink.sha256.hexdigest(), sink.count
 
 
+def member_chunks(zf, member):
+    """The content of one member of ``zf``, CHUNK by CHUNK (zipfile checks
+    its CRC at the end)."""
+    with zf.open(member) as stream:
+        while True:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+
 def verify_archive(fd, manifest):
     """Read every member back: zipfile checks each CRC; names and sizes must
     be the manifest's. Raises Refused naming the first problem."""
@@ -246,13 +255,7 @@ def verify_archive(fd, manifest):
                 for info in zf.infolist():
                     if info.is_dir() or info.filename == bk.MANIFEST_MEMBER:
                         continue
-                    with zf.open(info) as member:
-                        size = 0
-                        while True:
-                            chunk = member.read(CHUNK)
-                            if not chunk:
-                                break
-                            size += len(chunk)
+                    size = sum(len(chunk) for chunk in member_chunks(zf, info))
                     if expected.pop(info.filename, None) != size:
                         raise Refused("error", "read back: %s has an unexpected size" % info.filename)
         except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
@@ -271,32 +274,10 @@ def open_dest(dest, parts, create):
         if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(dest):
             raise Refused("error", "refused: dest %s is a symbolic link" % dest)
         raise Refused("error", "cannot open dest %s: %s" % (dest, exc.strerror))
-    walked = dest
     try:
-        for part in parts:
-            walked = os.path.join(walked, part)
-            try:
-                child = os.open(part, _DIR, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno == errno.ENOENT and create:
-                    try:
-                        os.mkdir(part, 0o700, dir_fd=fd)
-                    except OSError as mk:
-                        raise Refused("error", "cannot create %s: %s" % (walked, mk.strerror))
-                    child = os.open(part, _DIR, dir_fd=fd)
-                elif exc.errno == errno.ENOENT:
-                    os.close(fd)
-                    return None
-                elif exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise Refused("error", "refused: %s is a symbolic link or not a folder" % walked)
-                else:
-                    raise Refused("error", "cannot open %s: %s" % (walked, exc.strerror))
-            os.close(fd)
-            fd = child
-    except BaseException:
+        return open_dirs(fd, parts, create, shown=dest)
+    finally:
         os.close(fd)
-        raise
-    return fd
 
 
 def read_small(dir_fd, name, limit):
@@ -392,13 +373,12 @@ def apply_retention(dir_fd, archives, keep):
     return removed
 
 
-def write_file_atomic(dir_fd, final, data):
+def write_file_atomic(dir_fd, final, data, mode=0o600):
+    """``final`` replaced by ``data`` at once: a temp file, fsynced, renamed."""
     tmp = bk.temp_name(final, os.getpid())
-    fd = os.open(tmp, _CREATE, 0o600, dir_fd=dir_fd)
+    fd = os.open(tmp, _CREATE, mode, dir_fd=dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
         os.fsync(fd)
         os.close(fd)
         fd = None

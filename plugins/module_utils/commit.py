@@ -97,14 +97,18 @@ def read_current(dir_fd, name, max_bytes):
         os.close(fd)
 
 
+def write_all(fd, data):
+    """Every byte of ``data`` to ``fd`` (os.write may write fewer)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_new(dir_fd, name, data, uid, gid, mode):
     """Create ``name`` (must not exist) with ``data``, owner and mode; fsynced."""
     fd = os.open(name, _CREATE, 0o600, dir_fd=dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        write_all(fd, data)
         if uid is not None and gid is not None and (os.fstat(fd).st_uid, os.fstat(fd).st_gid) != (uid, gid):
             os.fchown(fd, uid, gid)
         os.fchmod(fd, mode)

@@ -26,11 +26,12 @@ import zlib
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import restore as rs
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.archive_io import (
-    CHUNK, Refused, list_profile, read_small)
+    Refused, list_profile, member_chunks, read_small, write_file_atomic)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.collect import (
     SymlinkInPath, is_locked, open_dir_below)
 from ansible_collections.rectorat.thunderbird.plugins.module_utils.commit import (
-    EffectiveUser, process_alive)
+    EffectiveUser, process_alive, write_all)
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.nofollow_dirs_io import open_dirs, steps
 
 ROOT_REL = ".thunderbird"
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -102,13 +103,9 @@ def verify(zf):
         seen.add(name)
         digest, size = hashlib.sha256(), 0
         try:
-            with zf.open(info) as member:
-                while True:
-                    chunk = member.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    size += len(chunk)
+            for chunk in member_chunks(zf, info):
+                digest.update(chunk)
+                size += len(chunk)
         except (zipfile.BadZipfile, EOFError, OSError, zlib.error) as exc:
             raise Refused("error", "member %s is damaged: %s" % (name, exc))
         if size != want["size"] or digest.hexdigest() != want["sha256"]:
@@ -124,35 +121,10 @@ def verify(zf):
     return manifest
 
 
-def open_or_make(parent_fd, name, mode=0o700):
-    try:
-        return os.open(name, _DIR, dir_fd=parent_fd)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise Refused("error", "refused: %s is a symbolic link or not a folder" % name)
-            raise
-    os.mkdir(name, mode, dir_fd=parent_fd)
-    return os.open(name, _DIR, dir_fd=parent_fd)
-
-
-def make_dirs(root_fd, rel):
-    fd = os.dup(root_fd)
-    try:
-        for part in [p for p in rel.split("/") if p]:
-            child = open_or_make(fd, part)
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
 def extract(zf, manifest, target_fd):
     """Every member into the (new, empty) folder ``target_fd``."""
     for rel in manifest.get("dirs") or []:
-        os.close(make_dirs(target_fd, rel))
+        os.close(open_dirs(target_fd, steps(rel), create=True))
     modes = {}
     for info in zf.infolist():
         mode = (info.external_attr >> 16) & 0o777
@@ -160,18 +132,12 @@ def extract(zf, manifest, target_fd):
     for entry in manifest["files"]:
         rel = entry["path"]
         parent, _sep, name = rel.rpartition("/")
-        dir_fd = make_dirs(target_fd, parent)
+        dir_fd = open_dirs(target_fd, steps(parent), create=True)
         try:
             fd = os.open(name, _CREATE, modes.get(rel, 0o600) & 0o700 | 0o600, dir_fd=dir_fd)
             try:
-                with zf.open(rel) as member:
-                    while True:
-                        chunk = member.read(CHUNK)
-                        if not chunk:
-                            break
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view):]
+                for chunk in member_chunks(zf, rel):
+                    write_all(fd, chunk)
                 os.fchmod(fd, modes.get(rel, 0o600) & 0o777)
                 os.utime(fd, ns=(entry["mtime_ns"], entry["mtime_ns"]))
                 os.fsync(fd)
@@ -179,22 +145,6 @@ def extract(zf, manifest, target_fd):
                 os.close(fd)
         finally:
             os.close(dir_fd)
-
-
-def write_atomic(dir_fd, name, data):
-    tmp = ".%s.rectorat-%d.tmp" % (name, os.getpid())
-    fd = os.open(tmp, _CREATE, 0o644, dir_fd=dir_fd)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp, dir_fd=dir_fd)
-        raise
-    os.close(fd)
-    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 def remove_stale(root_fd, root_path):
@@ -207,8 +157,8 @@ def remove_stale(root_fd, root_path):
 def same_as_manifest(root_fd, rel, manifest, uid):
     """True when ``rel`` holds exactly the archived files (size, mtime)."""
     try:
-        fd = make_dirs_readonly(root_fd, rel)
-    except OSError:
+        fd = open_dirs(root_fd, steps(rel))
+    except Refused:
         return False
     if fd is None:
         return False
@@ -221,23 +171,8 @@ def same_as_manifest(root_fd, rel, manifest, uid):
     return bk.unchanged(files, manifest) and dirs == sorted(manifest.get("dirs") or [])
 
 
-def make_dirs_readonly(root_fd, rel):
-    fd = os.dup(root_fd)
-    for part in [p for p in rel.split("/") if p]:
-        try:
-            child = os.open(part, _DIR, dir_fd=fd)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno == errno.ENOENT:
-                return None
-            raise
-        os.close(fd)
-        fd = child
-    return fd
-
-
 def is_empty(root_fd, rel):
-    fd = make_dirs_readonly(root_fd, rel)
+    fd = open_dirs(root_fd, steps(rel))
     if fd is None:
         return True
     try:
@@ -259,7 +194,7 @@ def restore(params, pw_entry, check_mode):
         with EffectiveUser(uid, gid):
             home_fd = open_dir_below(home, ())
             try:
-                root_fd = open_or_make(home_fd, ROOT_REL) if not check_mode else make_dirs_readonly(home_fd, ROOT_REL)
+                root_fd = open_dirs(home_fd, [ROOT_REL], create=not check_mode)
             finally:
                 os.close(home_fd)
             try:
@@ -280,9 +215,9 @@ def restore(params, pw_entry, check_mode):
                 if not same_files:
                     place(zf, manifest, root_fd, root_path, rel, params["force"], result)
                 if new_installs is not None and new_installs != installs_ini:
-                    write_atomic(root_fd, "installs.ini", new_installs)
+                    write_file_atomic(root_fd, "installs.ini", new_installs, mode=0o644)
                 if new_ini != profiles_ini:
-                    write_atomic(root_fd, "profiles.ini", new_ini)
+                    write_file_atomic(root_fd, "profiles.ini", new_ini, mode=0o644)
                 os.fsync(root_fd)
             finally:
                 if root_fd is not None:
@@ -294,9 +229,9 @@ def restore(params, pw_entry, check_mode):
 
 def place(zf, manifest, root_fd, root_path, rel, force, result):
     parent, _sep, folder = rel.rpartition("/")
-    parent_fd = make_dirs(root_fd, parent)
+    parent_fd = open_dirs(root_fd, steps(parent), create=True)
     try:
-        existing = make_dirs_readonly(parent_fd, folder)
+        existing = open_dirs(parent_fd, [folder])
         if existing is not None:
             try:
                 locked, problem = is_locked(existing)

@@ -156,6 +156,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.module_result import exit_with
 
 ARGUMENT_SPEC = dict(
     install_dirs=dict(type='list', elements='path'),
@@ -170,10 +171,7 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result = autoconfig_flow.run(module.params, module.check_mode, diff=module._diff)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_with(module, autoconfig_flow.run(module.params, module.check_mode, diff=module._diff))
 
 
 if __name__ == '__main__':

@@ -179,6 +179,7 @@ profiles:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io, backup_flow, collect
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.module_result import exit_with
 
 ARGUMENT_SPEC = dict(
     users=dict(type='list', elements='str'),
@@ -199,12 +200,7 @@ def main():
     def backup_one(entry, dest, keep, check_mode):
         return archive_io.backup_profile(entry, dest, keep, check_mode, compress=compress)
 
-    result = backup_flow.run(module.params, module.check_mode, collect.collect, backup_one)
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    if result.pop('failed', False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    exit_with(module, backup_flow.run(module.params, module.check_mode, collect.collect, backup_one))
 
 
 if __name__ == '__main__':

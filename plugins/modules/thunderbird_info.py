@@ -192,11 +192,10 @@ ansible_facts:
               backup_ready: false
 '''
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_io, collect, workflow
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.module_result import exit_with, run_or_fail
 
 ARGUMENT_SPEC = dict(
     users=dict(type='list', elements='str'),
@@ -207,18 +206,11 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = workflow.run(module.params, enforce=False, check_mode=True,
-                              collect_fn=collect.collect, commit_fn=None)
-    except Exception as exc:  # pylint: disable=broad-except
-        # Each profile's failure is kept to it; this is the last resort, a clear msg.
-        module.fail_json(msg='thunderbird_info could not run: %s: %s' % (type(exc).__name__, exc),
-                         exception=traceback.format_exc())
-    for warning in result.pop('warnings'):
-        module.warn(warning)
+    result = run_or_fail(module, 'thunderbird_info', workflow.run, params=module.params, enforce=False,
+                         check_mode=True, collect_fn=collect.collect, commit_fn=None)
     result['ansible_facts']['thunderbird']['installations'] = autoconfig_io.describe_all(
         module.params.get('install_dirs'))
-    module.exit_json(**result)
+    exit_with(module, result)
 
 
 if __name__ == '__main__':

@@ -165,11 +165,10 @@ ansible_facts:
               elements: dict
 '''
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import collect, commit, workflow
+from ansible_collections.rectorat.thunderbird.plugins.module_utils.module_result import exit_with, run_or_fail
 
 ARGUMENT_SPEC = dict(
     users=dict(type='list', elements='str'),
@@ -186,23 +185,15 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = workflow.run(module.params, enforce=True, check_mode=module.check_mode,
-                              collect_fn=collect.collect, commit_fn=commit.commit, diff=module._diff)
-    except Exception as exc:  # pylint: disable=broad-except
-        # Each profile's failure is kept to it; this is the last resort, a clear msg.
-        module.fail_json(msg='thunderbird_offline could not run: %s: %s' % (type(exc).__name__, exc),
-                         exception=traceback.format_exc())
+    result = run_or_fail(module, 'thunderbird_offline', workflow.run, params=module.params, enforce=True,
+                         check_mode=module.check_mode, collect_fn=collect.collect, commit_fn=commit.commit,
+                         diff=module._diff)
     if module.params['at_start']:
         # Imported here: compiling the hook's code costs each run that does not
         # install it about 30 ms (AnsiballZ's modules are compiled at every run).
         from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
         autoconfig_flow.add_hook(result, module.params, module.check_mode, diff=module._diff)
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    if result.pop('failed', False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    exit_with(module, result)
 
 
 if __name__ == '__main__':

@@ -7,10 +7,8 @@ self-contained HTML page in the style of the offline report."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import csv
-import io
-import json
-from html import escape
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.report_page import (
+    blank_row, esc, human_bytes as _human_bytes, page, render_csv as _render_csv, style)
 
 COLUMNS = ("host", "host_status", "mode", "user", "profile", "path", "status", "archive", "bytes",
            "files", "seconds", "imap_online_only", "removed", "message")
@@ -44,9 +42,7 @@ def classify_host(result, active):
 
 
 def _blank(host, state, mode):
-    row = dict((c, "") for c in COLUMNS)
-    row.update(host=host, host_status=state, mode=mode)
-    return row
+    return blank_row(COLUMNS, host, state, mode)
 
 
 def host_rows(host, state, result, check_mode):
@@ -97,23 +93,11 @@ def count(rows):
 
 
 def render_csv(rows):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(dict((k, u"%s" % row[k]) for k in COLUMNS))
-    return out.getvalue()
+    return _render_csv(rows, COLUMNS)
 
 
 def human_bytes(value):
-    if value == "":
-        return ""
-    size = float(value)
-    for unit in (u"o", u"Ko", u"Mo", u"Go", u"To"):
-        if size < 1024 or unit == u"To":
-            return (u"%d %s" % (size, unit)) if unit == u"o" else (u"%.1f %s" % (size, unit)).replace(".", ",")
-        size /= 1024.0
-    return value  # pragma: no cover
+    return _human_bytes(value, u"To")
 
 
 def _display(column, value):
@@ -128,17 +112,16 @@ def render_html(rows, check_mode, generated):
     counts = count(rows)
     cards = u"".join(
         u'<div class="card card-%s" data-count="%s"><span class="value">%s</span><span class="label">%s</span></div>'
-        % (k, k, escape(human_bytes(counts[k]) if k == "bytes" else u"%d" % counts[k]), escape(label))
+        % (k, k, esc(human_bytes(counts[k]) if k == "bytes" else u"%d" % counts[k]), esc(label))
         for k, label in COUNTS)
-    heads = u"".join(u'<th scope="col">%s</th>' % escape(HEADERS_FR[c]) for c in COLUMNS)
-    body = u"\n".join(u'<tr data-status="%s">%s</tr>' % (escape(r["status"]), u"".join(
-        u'<td data-column="%s" data-value="%s">%s</td>' % (c, escape(u"%s" % r[c]), escape(_display(c, r[c])))
+    heads = u"".join(u'<th scope="col">%s</th>' % esc(HEADERS_FR[c]) for c in COLUMNS)
+    body = u"\n".join(u'<tr data-status="%s">%s</tr>' % (esc(r["status"]), u"".join(
+        u'<td data-column="%s" data-value="%s">%s</td>' % (c, esc(r[c]), esc(_display(c, r[c])))
         for c in COLUMNS)) for r in rows)
     banner = (u'<p class="banner" id="check-mode">Rapport de simulation (--check) : aucune archive n\'a été '
               u'écrite.</p>' if check_mode else u"")
-    return _PAGE % {"generated": escape(generated), "banner": banner, "cards": cards, "heads": heads, "body": body,
-                    "counts_json": escape(json.dumps(counts, sort_keys=True)), "style": _STYLE,
-                    "mode": u"simulation (--check)" if check_mode else u"application"}
+    return page(u"Thunderbird : sauvegarde des profils", u"simulation (--check)" if check_mode else u"application",
+                generated, banner, counts, cards, _CONTENT % {"heads": heads, "body": body}, _STYLE)
 
 
 def build(entries, check_mode=False, generated=""):
@@ -150,48 +133,22 @@ def build(entries, check_mode=False, generated=""):
             "html": render_html(rows, check_mode, generated)}
 
 
-_STYLE = u"""
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1b1b1b; background: #fafafa; }
-h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
-.meta { color: #555; }
-.banner { background: #fff3cd; border: 1px solid #e0b000; padding: .6rem 1rem; border-radius: 6px; }
-#counts { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; }
-.card { border: 1px solid #ccd; border-radius: 8px; background: #fff; padding: .6rem .9rem; min-width: 9rem; }
-.card .value { display: block; font-size: 1.6rem; font-weight: 700; }
-.card .label { display: block; font-size: .85rem; color: #444; }
+_STYLE = style(card_rules=u"""\
 .card-errors .value, .card-unreachable .value, .card-imap_online_only .value { color: #b3261e; }
 .card-backed_up .value, .card-unchanged .value { color: #1d6b2f; }
 .card-skipped_running .value { color: #9a5b00; }
-table { border-collapse: collapse; background: #fff; font-size: .85rem; }
-th, td { border: 1px solid #d6d6e0; padding: .25rem .45rem; text-align: left; vertical-align: top; }
+""", table_rules=u"""\
 th { background: #eef0f6; position: sticky; top: 0; }
 tr[data-status="error"] td, tr[data-status^="host_"] td { background: #fdecea; }
 tr[data-status="skipped_running"] td { background: #fff8e1; }
 td[data-column="archive"], td[data-column="path"], td[data-column="message"] { overflow-wrap: anywhere; max-width: 24rem; }
-"""
+""")
 
-_PAGE = u"""<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Thunderbird : sauvegarde des profils</title>
-<style>%(style)s</style>
-</head>
-<body>
-<h1>Thunderbird : sauvegarde des profils</h1>
-<p class="meta">Mode : %(mode)s. Généré le %(generated)s.</p>
-%(banner)s
-<section id="counts" data-counts="%(counts_json)s">%(cards)s</section>
-<p>Un compte IMAP « non couvert » garde son courrier sur le serveur seulement : son archive ne le contient pas.
+_CONTENT = u"""<p>Un compte IMAP « non couvert » garde son courrier sur le serveur seulement : son archive ne le contient pas.
 Lancez le rôle rectorat.thunderbird.thunderbird_offline, puis laissez Thunderbird télécharger.</p>
 <table id="profiles">
 <thead><tr>%(heads)s</tr></thead>
 <tbody>
 %(body)s
 </tbody>
-</table>
-</body>
-</html>
-"""
+</table>"""

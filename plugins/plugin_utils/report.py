@@ -11,12 +11,8 @@ least one row, so none is silently missing.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import csv
-import io
-import json
-import re
-
-from html import escape as _escape
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.report_page import (
+    blank_row, esc, human_bytes, page, render_csv as _render_csv, style, text as _text)
 
 COLUMNS = (
     "host", "host_status", "user", "profile", "profile_name", "profile_status", "changes",
@@ -111,9 +107,7 @@ def _cell(value):
 
 
 def _blank(host, host_status, mode):
-    row = dict((c, "") for c in COLUMNS)
-    row.update(host=host, host_status=host_status, mode=mode)
-    return row
+    return blank_row(COLUMNS, host, host_status, mode)
 
 
 def _profile_status(record, check_mode):
@@ -260,47 +254,7 @@ def count(rows):
 
 
 def render_csv(rows):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(dict((k, csv_cell(row[k])) for k in COLUMNS))
-    return out.getvalue()
-
-
-# A spreadsheet reads a cell starting with one of these as a formula (or, for
-# TAB and CR, may drop the blank and then read one): an email such as
-# "=HYPERLINK(...)" must stay text. A number (e.g. -1) is no formula.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
-
-
-def csv_cell(value):
-    """The CSV text of a cell; a leading formula character gets a ``'`` before it."""
-    text = _text(value)
-    if text.startswith(FORMULA_LEADS) and not _NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def _text(value):
-    return value if isinstance(value, str) else str(value)
-
-
-def esc(value):
-    return _escape(_text(value), quote=True)
-
-
-def _human_bytes(value):
-    if value == "":
-        return ""
-    size = float(value)
-    for unit in (u"o", u"Ko", u"Mo", u"Go"):
-        if size < 1024 or unit == u"Go":
-            text = ("%d" % size) if unit == u"o" else ("%.1f" % size).replace(".", ",")
-            return u"%s %s" % (text, unit)
-        size /= 1024.0
-    return value  # pragma: no cover
+    return _render_csv(rows, COLUMNS)
 
 
 _DISPLAY_BOOL = {"true": u"oui", "false": u"non"}
@@ -318,7 +272,7 @@ _DISPLAY = {
 
 def _display(column, value):
     if column == "store_bytes":
-        return _human_bytes(value)
+        return human_bytes(value, u"Go")
     if column in _DISPLAY:
         return _DISPLAY[column].get(value, value)
     if value in _DISPLAY_BOOL:
@@ -357,13 +311,10 @@ def render_html(rows, check_mode, generated=""):
     banner = (u'<p class="banner" id="check-mode">Rapport de simulation (--check) : aucun fichier n\'a été '
               u'modifié ; « IMAP à corriger » compte les comptes que le passage réel corrigerait.</p>'
               if check_mode else u"")
-    return _PAGE % {
-        "mode_key": "check" if check_mode else "apply",
-        "mode": esc(mode), "generated": esc(generated), "banner": banner, "cards": cards,
-        "heads": heads, "body": body, "counts_json": esc(json.dumps(counts, sort_keys=True)),
-        "legend": u"".join(u"<li><code>%s</code> : %s</li>" % (esc(k), esc(v)) for k, v in sorted(CATEGORY_FR.items())),
-        "style": _STYLE, "script": _SCRIPT,
-    }
+    legend = u"".join(u"<li><code>%s</code> : %s</li>" % (esc(k), esc(v)) for k, v in sorted(CATEGORY_FR.items()))
+    return page(u"Thunderbird : courrier conservé sur les postes", mode, generated, banner, counts, cards,
+                _CONTENT % {"heads": heads, "body": body, "legend": legend}, _STYLE, script=_SCRIPT,
+                body_attrs=u' data-mode="%s"' % ("check" if check_mode else "apply"))
 
 
 def _host_result(hostvars, host, result_var):
@@ -401,22 +352,13 @@ def build(entries, check_mode=False, generated=""):
             "html": render_html(rows, check_mode, generated)}
 
 
-_STYLE = u"""
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1b1b1b; background: #fafafa; }
-h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
-.meta { color: #555; margin: 0 0 1rem; }
-.banner { background: #fff3cd; border: 1px solid #e0b000; padding: .6rem 1rem; border-radius: 6px; }
-#counts { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; }
-.card { border: 1px solid #ccd; border-radius: 8px; background: #fff; padding: .6rem .9rem; min-width: 9rem;
-        text-align: left; cursor: pointer; font: inherit; }
-.card .value { display: block; font-size: 1.6rem; font-weight: 700; }
-.card .label { display: block; font-size: .85rem; color: #444; }
+_STYLE = style(meta_extra=u" margin: 0 0 1rem;", card_extra=u"\n        text-align: left; cursor: pointer; font: inherit;",
+               card_rules=u"""\
 .card[aria-pressed="true"] { outline: 3px solid #2a62c9; }
 .card-errors .value, .card-unreachable .value, .card-password_exposed .value { color: #b3261e; }
 .card-imap_ready .value, .card-imap_fixed .value, .card-pop .value { color: #1d6b2f; }
 .card-imap_pending_running .value, .card-imap_not_ready .value { color: #9a5b00; }
-table { border-collapse: collapse; background: #fff; font-size: .85rem; }
-th, td { border: 1px solid #d6d6e0; padding: .25rem .45rem; text-align: left; vertical-align: top; }
+""", table_rules=u"""\
 th { background: #eef0f6; cursor: pointer; position: sticky; top: 0; user-select: none; }
 th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
@@ -428,7 +370,7 @@ td[data-column="host"], td[data-column="user"] { white-space: nowrap; }
 .detail { display: none; }
 body.all-columns .detail { display: table-cell; }
 .tools { margin: .5rem 0; }
-"""
+""")
 
 _SCRIPT = u"""
 (function () {
@@ -521,21 +463,7 @@ _SCRIPT = u"""
 })();
 """
 
-_PAGE = u"""<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Thunderbird : courrier conservé sur les postes</title>
-<style>%(style)s</style>
-</head>
-<body data-mode="%(mode_key)s">
-<h1>Thunderbird : courrier conservé sur les postes</h1>
-<p class="meta">Mode : %(mode)s. Généré le %(generated)s.</p>
-%(banner)s
-<section id="counts" data-counts="%(counts_json)s">%(cards)s</section>
-<p>Cliquez sur un compteur pour filtrer le tableau, sur un en-tête pour trier. Les attributs
+_CONTENT = u"""<p>Cliquez sur un compteur pour filtrer le tableau, sur un en-tête pour trier. Les attributs
 <code>data-value</code> des cellules et le fichier CSV voisin portent les valeurs brutes.</p>
 <p class="tools"><label><input type="checkbox" id="all-columns"> Afficher toutes les colonnes
 (profil, clé du compte, port, authentification, modifications...)</label></p>
@@ -546,8 +474,4 @@ _PAGE = u"""<!DOCTYPE html>
 </tbody>
 </table>
 <h2>Catégories</h2>
-<ul id="legend">%(legend)s</ul>
-<script>%(script)s</script>
-</body>
-</html>
-"""
+<ul id="legend">%(legend)s</ul>"""

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import tbmarionette  # noqa: E402  (tests/lib, the shared Marionette client)
+from sandbox import literal as pref_literal  # noqa: E402  (tests/lib: prefs.js values as Thunderbird writes them)
 
 THUNDERBIRD = os.environ.get("TBE2E_THUNDERBIRD", "/usr/bin/thunderbird")
 DOVECOT = "/usr/sbin/dovecot"
@@ -475,16 +476,6 @@ QUIET_PREFS = {
     "marionette.port": 0,
     "remote.prefs.recommended": False,
 }
-
-
-def pref_literal(value):
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def account_prefs(port, offline_download, host=HOST):

@@ -20,6 +20,8 @@ import zipfile
 
 import pytest
 
+import hardening_tally as tally
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE = "/srv/tbh9/adv"
 USER = "tbh9_adv"
@@ -206,7 +208,9 @@ def test_thunderbird_cannot_take_the_lock_during_the_backup(user, tmp_path):
 
 def test_a_file_swapped_during_the_backup_is_refused_not_archived(user, tmp_path):
     """Issue 13's classes in backup: the file read is checked on its open
-    descriptor against what the walk saw (same inode, same owner)."""
+    descriptor against what the walk saw (same inode, same owner). One case
+    of the tally (group ``backup-swap``)."""
+    out = tally.Outcome("backup-swap/prefs-to-root-file-mid-archive", "backup-swap")
     profile = make_profile(user)
     dest = os.path.join(BASE, "dest")
     os.makedirs(dest)
@@ -217,16 +221,27 @@ def test_a_file_swapped_during_the_backup_is_refused_not_archived(user, tmp_path
     entry = {"path": profile, "home": user.pw_dir, "uid": user.pw_uid, "gid": user.pw_gid,
              "user": user.pw_name, "name": "default"}
     proc = subprocess.Popen([sys.executable, "-c", SLOW_BACKUP % {"delay": 1.0}, json.dumps(entry), dest],
-                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=collections_path()))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=collections_path()))
     assert proc.stdout.readline().strip() == "file"
     os.rename(secret, os.path.join(profile, "prefs.js"))  # prefs.js comes last in the sorted listing
-    outcome = json.loads(proc.stdout.read().strip().splitlines()[-1])
-    assert proc.wait() == 0
-    assert outcome["status"] == "error" and "prefs.js was replaced" in outcome["error"], outcome
+    lines, errors = proc.communicate()
+    lines = lines.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        out.crashes.append("the backup exited %d: %s" % (proc.returncode, errors.strip()[-300:]))
+    else:
+        outcome = json.loads(lines[-1])
+        if outcome["status"] != "error" or "prefs.js was replaced" not in (outcome.get("error") or ""):
+            out.wrong.append("outcome %r, not an error naming prefs.js replaced" % outcome)
     for path in glob.glob(dest + "/**/*", recursive=True):
         if os.path.isfile(path):
             with open(path, "rb") as f:
-                assert b"SECRET" not in f.read(), path
+                if b"SECRET" in f.read():
+                    out.wrong.append("root's file reached %s" % path)
+                else:
+                    out.leftovers.append(path)  # a refused backup leaves no file in dest
+    tally.record(out)
+    assert out.clean(), out.report()
 
 
 def test_dest_full_leaves_nothing(user, tmp_path):
