@@ -27,13 +27,13 @@ SERVERS = [
 ]
 
 
-def run(tmp_path, steps, model=SERVERS, **options):
+def run(tmp_path, steps, model=None, **options):
     kw = dict(servers=None, sync_age_days=0, size_limit_kb=0, lock=False, chain=None)
     kw.update(options)
     hook = tmp_path / "hook.cfg"
     hook.write_bytes(script.render_script(script.script_options(**kw)))
     scenario = tmp_path / "scenario.json"
-    scenario.write_text(json.dumps({"servers": model, "steps": steps}))
+    scenario.write_text(json.dumps({"servers": SERVERS if model is None else model, "steps": steps}))
     proc = subprocess.run(["node", RUNNER, str(hook), str(scenario)], capture_output=True, text=True,
                           check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -117,7 +117,7 @@ def test_folders_added_while_running_are_flagged_once_and_special_ones_never(tmp
 
 def test_servers_filter_and_lock(tmp_path):
     model = [dict(SERVERS[0], hostname="imap.ac-exemple.fr"),
-               {"key": "server3", "hostname": "other.example", "folders": [["INBOX", 0]]}]
+             {"key": "server3", "hostname": "other.example", "folders": [["INBOX", 0]]}]
     out = run(tmp_path, [{"notify": "final-ui-startup"}, {"notify": "mail-startup-done"}],
               model=model, servers=["IMAP.ac-exemple.fr"], lock=True)
     assert [s["offline_download"] for s in out["servers"]] == [True, False]
