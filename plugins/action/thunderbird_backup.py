@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.rectorat.thunderbird.plugins.modules.thunderbird_backup import ARGUMENT_SPEC
 from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_host import (
-    PowerShellHost, ThunderbirdAction, display, windows_argument_spec)
+    PowerShellHost, ThunderbirdAction, action_result)
 
 
 class ActionModule(ThunderbirdAction):
@@ -23,20 +23,10 @@ class ActionModule(ThunderbirdAction):
         from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup_flow
         from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_backup import WindowsBackup
 
-        if self._task.async_val:
-            raise AnsibleActionFail("async is not supported for Windows hosts by %s" % self._task.action)
-        dummy, params = self.validate_argument_spec(argument_spec=windows_argument_spec(self.ARGUMENT_SPEC))
+        params = self.windows_params()
         if params["keep"] < 1:
             raise AnsibleActionFail("keep must be at least 1: the newest good archive is always kept")
-        if self._play_context.become:
-            display.warning("become is ignored for Windows hosts by %s: connect with an administrator account"
-                            % self._task.action)
         host = PowerShellHost(self.execute_on_host)
         result = backup_flow.run(params, self._flag("check_mode"), host.collect, os_family="windows",
                                  backup_many=WindowsBackup(host, params["compression"]))
-        warnings = result.pop("warnings")
-        if warnings:
-            result["warnings"] = warnings
-        if result.pop("failed", False):
-            result["failed"] = True
-        return result
+        return action_result(result)

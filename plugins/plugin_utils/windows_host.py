@@ -148,6 +148,16 @@ def windows_argument_spec(spec):
     return spec
 
 
+def action_result(result):
+    """A flow's result as an action returns it: no empty ``warnings``,
+    ``failed`` only when true."""
+    if not result.get("warnings"):
+        result.pop("warnings", None)
+    if result.pop("failed", False):
+        result["failed"] = True
+    return result
+
+
 class ThunderbirdAction(ActionBase):
     """Base of the two action plugins; subclasses set ENFORCE and ARGUMENT_SPEC."""
 
@@ -177,12 +187,7 @@ class ThunderbirdAction(ActionBase):
         # Imported here: Linux hosts never need the plan on the controller.
         from ansible_collections.rectorat.thunderbird.plugins.module_utils import workflow
 
-        if self._task.async_val:
-            raise AnsibleActionFail("async is not supported for Windows hosts by %s" % self._task.action)
-        dummy, params = self.validate_argument_spec(argument_spec=windows_argument_spec(self.ARGUMENT_SPEC))
-        if self._play_context.become:
-            display.warning("become is ignored for Windows hosts by %s: connect with an administrator account"
-                            % self._task.action)
+        params = self.windows_params()
         host = PowerShellHost(self.execute_on_host)
         check_mode = self._flag("check_mode") if self.ENFORCE else True
         result = workflow.run(params, enforce=self.ENFORCE, check_mode=check_mode,
@@ -190,11 +195,18 @@ class ThunderbirdAction(ActionBase):
                               diff=self._flag("diff"))
         if params.get("at_start"):
             self.add_hook(result, host, params, check_mode)
-        if not result.get("warnings"):
-            result.pop("warnings", None)
-        if result.pop("failed", False):
-            result["failed"] = True
-        return result
+        return action_result(result)
+
+    def windows_params(self):
+        """The task's options, validated as the module validates them;
+        async is refused and become ignored (with a warning) on Windows."""
+        if self._task.async_val:
+            raise AnsibleActionFail("async is not supported for Windows hosts by %s" % self._task.action)
+        dummy, params = self.validate_argument_spec(argument_spec=windows_argument_spec(self.ARGUMENT_SPEC))
+        if self._play_context.become:
+            display.warning("become is ignored for Windows hosts by %s: connect with an administrator account"
+                            % self._task.action)
+        return params
 
     def add_hook(self, result, host, params, check_mode):
         """``at_start``: autoconfig.ps1 puts the hook in the installations,
