@@ -334,8 +334,9 @@ def existing_archives(dir_fd, host=None):
 
 
 def remove_stale_temps(dir_fd):
-    """Temp files of a run that died (kill -9): their process is gone. Then
-    a manifest left without its archive (killed between the two renames)."""
+    """Temp files of a run of this host that died (kill -9): their process
+    is gone. Then a manifest left without its archive (killed between the
+    two renames) and without another run's temp files beside it."""
     removed = []
     names = os.listdir(dir_fd)
     live = set()
@@ -343,11 +344,11 @@ def remove_stale_temps(dir_fd):
         match = bk.TEMP_RE.match(name)
         if not match:
             continue
-        if process_alive(int(match.group(2))):
-            live.add(match.group(1))
-        else:
+        if bk.temp_is_dead(match, socket.gethostname(), process_alive):
             _unlink(dir_fd, name)
             removed.append(name)
+        else:
+            live.add(match.group(1))
     for name in names:
         match = bk.MANIFEST_RE.match(name)
         if match and match.group(1) not in live and bk.archive_name(match.group(1)) not in names:
@@ -375,7 +376,7 @@ def apply_retention(dir_fd, archives, keep):
 
 def write_file_atomic(dir_fd, final, data, mode=0o600):
     """``final`` replaced by ``data`` at once: a temp file, fsynced, renamed."""
-    tmp = bk.temp_name(final, os.getpid())
+    tmp = bk.temp_name(final, os.getpid(), socket.gethostname())
     fd = os.open(tmp, _CREATE, mode, dir_fd=dir_fd)
     try:
         write_all(fd, data)
@@ -475,7 +476,7 @@ def write_one(dest_fd, profile_fd, listing, dirs, entry, stamp, compress):
     manifest (with its ``archive`` part). Nothing of this run is left on
     failure."""
     final = bk.archive_name(stamp)
-    tmp = bk.temp_name(final, os.getpid())
+    tmp = bk.temp_name(final, os.getpid(), socket.gethostname())
     try:
         fd = os.open(tmp, (_CREATE & ~os.O_WRONLY) | os.O_RDWR, 0o600, dir_fd=dest_fd)
     except OSError as exc:

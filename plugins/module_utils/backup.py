@@ -29,8 +29,10 @@ EXCLUDED_NAMES = frozenset((".parentlock", "parent.lock", "lock"))
 _STAMP = r"\d{8}T\d{6}Z"
 ARCHIVE_RE = re.compile(r"^(%s)\.zip$" % _STAMP)
 MANIFEST_RE = re.compile(r"^(%s)\.manifest\.json$" % _STAMP)
-# .<stamp>.zip.rectorat-<pid>.tmp and .<stamp>.manifest.json.rectorat-<pid>.tmp
-TEMP_RE = re.compile(r"^\.(%s)\.(?:zip|manifest\.json)\.rectorat-(\d+)\.tmp$" % _STAMP)
+# .<stamp>.zip.rectorat-<host>-<pid>.tmp and .<stamp>.manifest.json.rectorat-<host>-<pid>.tmp;
+# <host>- is missing from the names of earlier runs.
+TEMP_RE = re.compile(r"^\.(%s)\.(?:zip|manifest\.json)\.rectorat-(?:(.+)-)?(\d+)\.tmp$" % _STAMP)
+_NOT_IN_HOST_TAG = re.compile(r"[^A-Za-z0-9._-]")
 _UNSAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]")
 
 
@@ -61,8 +63,23 @@ def manifest_name(stamp):
     return "%s.manifest.json" % stamp
 
 
-def temp_name(final, pid):
-    return ".%s.rectorat-%d.tmp" % (final, pid)
+def host_tag(hostname):
+    """The host's name as it goes into temp names: computers that share a
+    dest (cloned workstations, same users) must tell their temp files apart."""
+    return _NOT_IN_HOST_TAG.sub("_", hostname or "") or "host"
+
+
+def temp_name(final, pid, host):
+    return ".%s.rectorat-%s-%d.tmp" % (final, host_tag(host), pid)
+
+
+def temp_is_dead(match, host, alive):
+    """Whether the temp file ``match`` (of TEMP_RE) belongs to a run of this
+    host that is gone: another host's temp files are never ours to judge."""
+    owner = match.group(2)
+    if owner is not None and owner != host_tag(host):
+        return False
+    return not alive(int(match.group(3)))
 
 
 def build_manifest(profile, files, stamp):

@@ -325,7 +325,7 @@ def test_kill_9_mid_archive(user, tmp_path):
     assert proc.stdout.readline().strip() == "file"
     folder = os.path.join(dest, user.pw_name, "default")
     temps = os.listdir(folder)
-    assert len(temps) == 1 and temps[0].endswith(".rectorat-%d.tmp" % proc.pid), temps
+    assert len(temps) == 1 and ".rectorat-" in temps[0] and temps[0].endswith("-%d.tmp" % proc.pid), temps
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not glob.glob(folder + "/*.zip") and not glob.glob(folder + "/*.manifest.json")

@@ -1,6 +1,7 @@
 """The pure decisions of backup and restore (backup.py, restore.py)."""
 
 import os
+import socket
 
 import pytest
 
@@ -112,8 +113,8 @@ def test_stale_temps_keep_the_manifest_of_a_run_still_in_progress(tmp_path):
     a dead run's temp and an orphan manifest go."""
     from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
     live, dead = "20261206T101010Z", "20261206T090909Z"
-    names = [".%s.zip.rectorat-%d.tmp" % (live, os.getpid()), "%s.manifest.json" % live,
-             ".%s.zip.rectorat-999999999.tmp" % dead, "%s.manifest.json" % dead]
+    names = [bk.temp_name(bk.archive_name(live), os.getpid(), socket.gethostname()), "%s.manifest.json" % live,
+             bk.temp_name(bk.archive_name(dead), 999999999, socket.gethostname()), "%s.manifest.json" % dead]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     fd = os.open(str(tmp_path), os.O_RDONLY)
@@ -123,3 +124,28 @@ def test_stale_temps_keep_the_manifest_of_a_run_still_in_progress(tmp_path):
         os.close(fd)
     assert sorted(removed) == sorted(names[2:])
     assert sorted(os.listdir(str(tmp_path))) == sorted(names[:2])
+
+
+def test_stale_temps_of_another_host_sharing_the_dest_are_left_alone(tmp_path):
+    """Cloned workstations (same users, same profile names) write into the
+    same dest folder: a temp file of another host is a live run there, its
+    pid means nothing here, and the manifest it renamed first stays too."""
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
+    theirs, old = "20261206T101010Z", "20261206T090909Z"
+    names = [bk.temp_name(bk.archive_name(theirs), 999999999, "poste-clone-02"), "%s.manifest.json" % theirs,
+             ".%s.zip.rectorat-999999999.tmp" % old]  # an earlier run's name, without a host: ours
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    fd = os.open(str(tmp_path), os.O_RDONLY)
+    try:
+        removed = archive_io.remove_stale_temps(fd)
+    finally:
+        os.close(fd)
+    assert removed == [names[2]]
+    assert sorted(os.listdir(str(tmp_path))) == sorted(names[:2])
+
+
+def test_host_tag_keeps_temp_names_to_one_path_component():
+    assert bk.host_tag("poste-01.ac-exemple.fr") == "poste-01.ac-exemple.fr"
+    assert bk.host_tag("a/b c") == "a_b_c"
+    assert bk.host_tag("") == "host"
