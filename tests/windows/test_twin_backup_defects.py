@@ -134,3 +134,13 @@ def test_a_dest_written_with_slashes_gets_the_archive_and_reports_its_windows_pa
     assert outcome["status"] == "backed_up", outcome["error"]
     assert outcome["archive"].startswith(DEST + "\\alice\\default-esr\\")
     assert zipfile.is_zipfile(machine.host(outcome["archive"]))
+
+
+def test_decimal_and_long_casts_of_doubles_and_strings():
+    """[decimal] of a [double] keeps 15 significant digits; [long] of a
+    string of digits is exact up to Int64's end, refused past it."""
+    assert ps_decimal(1234567890123456789.0) == 1234567890123460000
+    assert ps_decimal("-11644473600000000000") == -11644473600 * 10 ** 9 and ps_decimal("") == 0
+    assert ps_long("9223372036854775807") == 9223372036854775807 and ps_long(" 12 ") == 12
+    with pytest.raises(ValueError, match="too large or too small for an Int64"):
+        ps_long("9223372036854775808")

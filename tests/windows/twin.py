@@ -40,6 +40,7 @@ and follows it line for line. Two layers keep it honest:
 """
 
 import base64
+import decimal
 import errno
 import fcntl
 import hashlib
@@ -67,6 +68,7 @@ TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+DECIMAL_MAX = (1 << 96) - 1
 LONG_PREFIX = "\\\\?\\"
 
 
@@ -174,7 +176,9 @@ def ps_long(value):
     if isinstance(value, str):
         if not value.isascii():
             raise ValueError('Cannot convert value "%s" to type "System.Int64"' % value)
-        value = float(value.strip()) if value.strip() else 0
+        text = value.strip()
+        # Digits alone parse as an integer, exactly; others ("2.5", "1e3") as a double.
+        value = int(text) if re.match(r"^[+-]?[0-9]+$", text) else float(text) if text else 0
     result = int(round(value))
     if not INT64_MIN <= result <= INT64_MAX:
         raise ValueError('Cannot convert value "%s" to type "System.Int64": Value was either too large or too small '
@@ -193,10 +197,20 @@ def ps_long_product(left, right):
 
 def ps_decimal(value):
     """``[decimal]$value``: 28 significant digits, so every [long] and every
-    file time in nanoseconds fits; ``$null`` is 0."""
+    file time in nanoseconds fits; ``$null`` is 0. A [double] keeps 15
+    significant digits only (.NET Framework's Decimal(Double))."""
     if value is None:
         return 0
-    return value
+    if isinstance(value, float):
+        return decimal.Decimal(format(value, ".15g"))
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii():
+            raise ValueError('Cannot convert value "%s" to type "System.Decimal"' % value)
+        return decimal.Decimal(text) if text else 0
+    if abs(value) > DECIMAL_MAX:
+        raise OverflowError("Value was either too large or too small for a Decimal.")
+    return int(value)
 
 
 def ps_string(value):
