@@ -4,6 +4,7 @@ script line for line and refuses what .NET Framework refuses."""
 
 import json
 import os
+import subprocess
 import zipfile
 
 import pytest
@@ -144,3 +145,78 @@ def test_decimal_and_long_casts_of_doubles_and_strings():
     assert ps_long("9223372036854775807") == 9223372036854775807 and ps_long(" 12 ") == 12
     with pytest.raises(ValueError, match="too large or too small for an Int64"):
         ps_long("9223372036854775808")
+
+
+class Killed(Exception):
+    """The run's process ended here: no finally of the script ran."""
+
+
+class Pid:
+    """os for twin_backup, with another process id ($PID)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def getpid(self):
+        return self.pid
+
+
+def dead_pid():
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def back_up(tmp_path, computer, stamp):
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    with pytest.MonkeyPatch.context() as m:
+        m.setitem(twin_backup.ENV, "computername", computer)
+        return WindowsBackup(TwinHost(str(tmp_path)), "stored", lambda: stamp)([entry], DEST, 5, False)[PROFILE]
+
+
+def killed_between_the_renames(tmp_path, computer, stamp):
+    """A run of ``computer`` whose process ended after its manifest got its
+    name and before its zip did (the state a concurrent run sees then)."""
+    real_move = twin_backup.BackupTwin.file_move
+    moved = []
+
+    def move(self, source, target):
+        if moved:
+            raise Killed()
+        moved.append(target)
+        real_move(self, source, target)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(twin_backup, "os", Pid(dead_pid()))
+        m.setattr(twin_backup.BackupTwin, "file_move", move)
+        m.setattr(twin_backup.BackupTwin, "remove_backup_leftover", lambda self, temps, staging: None)
+        assert back_up(tmp_path, computer, stamp)["status"] == "error"
+
+
+def test_a_shared_dest_keeps_another_computers_temp_files_and_manifest(tmp_path):
+    """Computers whose user and profile names are the same (cloned images)
+    write to the same <dest>\\<user>\\<profile>. Their temp files were
+    .<stamp>.zip.rectorat-<pid>.tmp: a run on PC01 found no such process and
+    deleted PC02's zip being written, and PC02's manifest renamed before its
+    zip (which then stayed without a manifest, broken for every retention)."""
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    folder = machine.host(DEST + "\\alice\\default-esr")
+    killed_between_the_renames(tmp_path, "PC02", "20261201T000000Z")
+    left_by_pc02 = sorted(os.listdir(folder))
+    assert len(left_by_pc02) == 2 and "20261201T000000Z.manifest.json" in left_by_pc02
+
+    assert back_up(tmp_path, "PC01", "20261202T000000Z")["status"] == "backed_up"
+    assert sorted(os.listdir(folder)) == sorted(left_by_pc02 + ["20261202T000000Z.zip",
+                                                                "20261202T000000Z.manifest.json"])
+
+    # PC02's next run removes what its dead run left, and nothing of PC01.
+    assert back_up(tmp_path, "PC02", "20261203T000000Z")["status"] == "backed_up"
+    assert sorted(os.listdir(folder)) == ["20261202T000000Z.manifest.json", "20261202T000000Z.zip",
+                                          "20261203T000000Z.manifest.json", "20261203T000000Z.zip"]
