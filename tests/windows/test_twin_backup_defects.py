@@ -220,3 +220,48 @@ def test_a_shared_dest_keeps_another_computers_temp_files_and_manifest(tmp_path)
     assert back_up(tmp_path, "PC02", "20261203T000000Z")["status"] == "backed_up"
     assert sorted(os.listdir(folder)) == ["20261202T000000Z.manifest.json", "20261202T000000Z.zip",
                                           "20261203T000000Z.manifest.json", "20261203T000000Z.zip"]
+
+
+def test_windows_trims_a_name_ending_in_a_dot_or_a_space_outside_the_long_form(tmp_path):
+    for name in ("x", "x.", "x ", "x. ."):
+        os.makedirs(os.path.join(str(tmp_path), "D", name, name), exist_ok=True)
+    computer = Twin(str(tmp_path))
+    assert computer.host_path("D:\\x.\\x. .") == os.path.join(str(tmp_path), "D", "x", "x")
+    assert computer.host_path("D:\\x \\x ") == os.path.join(str(tmp_path), "D", "x ", "x")
+    assert computer.host_path("\\\\?\\D:\\x. .\\x.") == os.path.join(str(tmp_path), "D", "x. .", "x.")
+
+
+def with_tar(tmp_path):
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    return machine
+
+
+@pytest.mark.parametrize("name", ["Compte prof.", "Travail..."])
+def test_a_profile_named_with_a_final_dot_gets_its_archive(tmp_path, name):
+    """Its dest folder was made in the \\\\?\\ form, dot included (a folder
+    Explorer cannot open), while tar.exe, given the plain path, wrote to the
+    folder without the dot: every run failed."""
+    machine = with_tar(tmp_path)
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": name}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
+    assert outcome["status"] == "backed_up", outcome["error"]
+    assert not outcome["archive"].split("\\")[-2].endswith(".")
+    assert zipfile.is_zipfile(machine.host(outcome["archive"]))
+    assert [n for n in os.listdir(machine.host(DEST + "\\alice")) if n.endswith(".")] == []
+
+
+def test_a_file_whose_name_windows_would_trim_is_refused_not_taken_for_another(tmp_path):
+    """tar.exe opens "notes." as "notes": with both there, of one size, the
+    archive held the bytes of the other file under that name."""
+    machine = with_tar(tmp_path)
+    for name, data in (("notes", b"AAAA"), ("notes.", b"BBBB")):
+        with open(machine.host(PROFILE + "\\" + name), "wb") as f:
+            f.write(data)
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
+    assert outcome["status"] == "error" and "notes." in outcome["error"], outcome
+    assert os.listdir(machine.host(DEST)) == []

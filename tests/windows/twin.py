@@ -186,6 +186,22 @@ def ps_long(value):
     return result
 
 
+def win32_trimmed(names, ends_with_separator):
+    """What Windows does to the names of a path not in the long-path form (as
+    GetFullPathName): a name ending in one '.' loses it, and the last name
+    loses its trailing dots and spaces unless the path ends with a separator.
+    Names made of dots only are left to the relative-component rule."""
+    out = []
+    for index, name in enumerate(names):
+        if name.strip("."):
+            if index == len(names) - 1 and not ends_with_separator:
+                name = name.rstrip(". ")
+            elif name.endswith(".") and not name.endswith(".."):
+                name = name[:-1]
+        out.append(name)
+    return [name for name in out if name]
+
+
 def ps_long_product(left, right):
     """``$a * $b`` of two integers: past Int64 the product is a [double],
     silently (``[long]::MaxValue * 2`` is 1.84467440737096E+19)."""
@@ -297,6 +313,7 @@ class Twin:
     def host_path(self, path):
         """Host path of a Windows path, each component matched without regard
         to case; components that do not exist are kept as given."""
+        normalized = not path.startswith(LONG_PREFIX)
         if path.startswith(LONG_PREFIX):
             # The \\?\ form is not normalized: "/" is a character of a name,
             # one that no file name may hold.
@@ -319,6 +336,8 @@ class Twin:
                 path, path[:2]))
         else:
             raise OSError(errno.EINVAL, "not an absolute Windows path: %s" % path)
+        if normalized:
+            parts = parts[:1] + win32_trimmed(parts[1:], path.endswith("\\"))
         host = self.base
         for part in parts:
             if part in (".", ".."):
