@@ -265,3 +265,19 @@ def test_a_file_whose_name_windows_would_trim_is_refused_not_taken_for_another(t
     outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
     assert outcome["status"] == "error" and "notes." in outcome["error"], outcome
     assert os.listdir(machine.host(DEST)) == []
+
+
+def test_a_list_read_in_another_code_page_fails_the_profile_and_writes_nothing(tmp_path, monkeypatch):
+    """bsdtar reads its -T list in the page of the connecting account's
+    locale; the script writes it in the system's (GetACP). Where they differ
+    (a Russian "Format" on a French Windows: 1251, 1252), "Envoyés" is read as
+    "Envoyeй", which does not exist: tar.exe fails, the profile with it."""
+    machine = with_tar(tmp_path)
+    os.makedirs(machine.host(PROFILE + "\\Mail\\Local Folders"))
+    with open(machine.host(PROFILE + "\\Mail\\Local Folders\\Envoyés"), "wb") as f:
+        f.write(b"From - \r\n")
+    monkeypatch.setattr(twin_backup, "TAR_LIST_CODE_PAGE", "cp1251")
+    entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
+    outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
+    assert outcome["status"] == "error" and "tar.exe failed" in outcome["error"], outcome
+    assert os.listdir(machine.host(DEST + "\\alice\\default-esr")) == []

@@ -34,6 +34,9 @@ DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_run_files": 400000, "max_mani
 EPOCH_TICKS = 621355968000000000  # 1970-01-01 in .NET ticks (100 ns since 0001-01-01)
 TEMP_PATH = "C:\\Windows\\Temp\\"  # [IO.Path]::GetTempPath() of the connecting account
 ANSI_CODE_PAGE = "cp1252"  # [Text.Encoding]::Default of a French or English Windows
+# The page bsdtar reads its -T list in: setlocale(LC_ALL, "") gives the ANSI
+# page of the connecting account's locale (its "Format"), not GetACP.
+TAR_LIST_CODE_PAGE = ANSI_CODE_PAGE
 
 
 class TarFailed(Exception):
@@ -218,7 +221,7 @@ class BackupTwin(Twin):
         assert options["zip:hdrcharset"] == "UTF-8"
         directory = arguments[arguments.index("-C") + 1]
         with open(self.host_path(arguments[arguments.index("-T") + 1]), "rb") as f:
-            lines = f.read().decode(ANSI_CODE_PAGE).split("\n")
+            lines = f.read().decode(TAR_LIST_CODE_PAGE).split("\n")
         target = self.host_path(arguments[3])
         with zipfile.ZipFile(target, "x", compression=compress, allowZip64=True) as zf:
             next_is_dir = False
