@@ -17,9 +17,30 @@ __metaclass__ = type
 
 import base64
 import calendar
+import re
 import time
 
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import backup as bk
+
+
+# Windows gives a program (tar.exe) a path without the '.' or ' ' that ends
+# a name in it (GetFullPathName): it would read or write another file.
+TRIMMED_BY_WINDOWS = re.compile(r"[. ](?:[\\/]|$)")
+
+
+def dest_folder(user, name):
+    """(user folder, profile folder) below ``dest``: bk.archive_folder's,
+    a final '.' or ' ' made '_' (the folder is made in the long-path form, which
+    keeps them, and tar.exe would be given it without them)."""
+    return tuple(re.sub(r"[. ]+$", lambda m: "_" * len(m.group()), part) for part in bk.archive_folder(user, name))
+
+
+def trimmed_name(dest, entry, listing, dirs):
+    """The first path tar.exe would get as another one, or None."""
+    for path in [dest.rstrip("\\/"), entry["path"]] + [f["path"] for f in listing] + dirs:
+        if TRIMMED_BY_WINDOWS.search(path):
+            return path
+    return None
 
 
 def utc_stamp():
@@ -158,12 +179,16 @@ class WindowsBackup:
     @staticmethod
     def where(entry):
         return {"path": entry["path"], "home": entry.get("home"),
-                "folder": list(bk.archive_folder(entry.get("user"), entry.get("name")))}
+                "folder": list(dest_folder(entry.get("user"), entry.get("name")))}
 
     def decide(self, entry, found, dest, keep, host):
         """(outcome, write request of the profile or None) from its scan."""
-        folder = bk.archive_folder(entry.get("user"), entry.get("name"))
+        folder = dest_folder(entry.get("user"), entry.get("name"))
         listing, dirs = kept_listing(found.get("files") or [], found.get("dirs") or [])
+        trimmed = trimmed_name(dest, entry, listing, dirs)
+        if trimmed is not None:
+            return self.outcome("error", error="refused: %s has a name ending in '.' or ' ', which Windows would give "
+                                "tar.exe without them (another file)" % trimmed), None
         archives = existing_archives(found, host)
         good = sorted((s for s, (g, m) in archives.items() if g and m), reverse=True)
         last = archives[good[0]][1] if good else None

@@ -40,6 +40,7 @@ and follows it line for line. Two layers keep it honest:
 """
 
 import base64
+import decimal
 import errno
 import fcntl
 import hashlib
@@ -67,6 +68,7 @@ TEMP_PATTERN = r"^\.(prefs\.js|user\.js|folderCache\.json)(\.[0-9]{8}T[0-9]{6}Z\
 ENV = {"systemdrive": "C:", "systemroot": "C:\\Windows"}
 MAX_PATH = 260
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+DECIMAL_MAX = (1 << 96) - 1
 LONG_PREFIX = "\\\\?\\"
 
 
@@ -174,12 +176,30 @@ def ps_long(value):
     if isinstance(value, str):
         if not value.isascii():
             raise ValueError('Cannot convert value "%s" to type "System.Int64"' % value)
-        value = float(value.strip()) if value.strip() else 0
+        text = value.strip()
+        # Digits alone parse as an integer, exactly; others ("2.5", "1e3") as a double.
+        value = int(text) if re.match(r"^[+-]?[0-9]+$", text) else float(text) if text else 0
     result = int(round(value))
     if not INT64_MIN <= result <= INT64_MAX:
         raise ValueError('Cannot convert value "%s" to type "System.Int64": Value was either too large or too small '
                          'for an Int64.' % value)
     return result
+
+
+def win32_trimmed(names, ends_with_separator):
+    """What Windows does to the names of a path not in the long-path form (as
+    GetFullPathName): a name ending in one '.' loses it, and the last name
+    loses its trailing dots and spaces unless the path ends with a separator.
+    Names made of dots only are left to the relative-component rule."""
+    out = []
+    for index, name in enumerate(names):
+        if name.strip("."):
+            if index == len(names) - 1 and not ends_with_separator:
+                name = name.rstrip(". ")
+            elif name.endswith(".") and not name.endswith(".."):
+                name = name[:-1]
+        out.append(name)
+    return [name for name in out if name]
 
 
 def ps_long_product(left, right):
@@ -193,10 +213,20 @@ def ps_long_product(left, right):
 
 def ps_decimal(value):
     """``[decimal]$value``: 28 significant digits, so every [long] and every
-    file time in nanoseconds fits; ``$null`` is 0."""
+    file time in nanoseconds fits; ``$null`` is 0. A [double] keeps 15
+    significant digits only (.NET Framework's Decimal(Double))."""
     if value is None:
         return 0
-    return value
+    if isinstance(value, float):
+        return decimal.Decimal(format(value, ".15g"))
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii():
+            raise ValueError('Cannot convert value "%s" to type "System.Decimal"' % value)
+        return decimal.Decimal(text) if text else 0
+    if abs(value) > DECIMAL_MAX:
+        raise OverflowError("Value was either too large or too small for a Decimal.")
+    return int(value)
 
 
 def ps_string(value):
@@ -283,6 +313,7 @@ class Twin:
     def host_path(self, path):
         """Host path of a Windows path, each component matched without regard
         to case; components that do not exist are kept as given."""
+        normalized = not path.startswith(LONG_PREFIX)
         if path.startswith(LONG_PREFIX):
             # The \\?\ form is not normalized: "/" is a character of a name,
             # one that no file name may hold.
@@ -305,6 +336,8 @@ class Twin:
                 path, path[:2]))
         else:
             raise OSError(errno.EINVAL, "not an absolute Windows path: %s" % path)
+        if normalized:
+            parts = parts[:1] + win32_trimmed(parts[1:], path.endswith("\\"))
         host = self.base
         for part in parts:
             if part in (".", ".."):

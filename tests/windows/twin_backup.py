@@ -22,22 +22,35 @@ import unicodedata
 import uuid
 import zipfile
 
-from twin import (PROTOCOL, ENV, RUNNING_ACCOUNT, Twin, Refusal, assigned, ps_decimal, ps_eq, ps_long, ps_string,
-                  ps_true)
+from twin import (PROTOCOL, ENV, RUNNING_ACCOUNT, Twin, Refusal, assigned, ps_decimal, ps_eq, ps_long, ps_ne,
+                  ps_string, ps_true)
 
 ARCHIVE_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.zip$"
 MANIFEST_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.manifest\.json$"
-BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-([0-9]{1,9})\.tmp$"
+BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(.+)-([0-9]{1,9})\.tmp$"
 MANIFEST_MEMBER = "rectorat-backup-manifest.json"
 DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_run_files": 400000, "max_manifest_bytes": 268435456,
                          "max_run_manifest_bytes": 67108864}
 EPOCH_TICKS = 621355968000000000  # 1970-01-01 in .NET ticks (100 ns since 0001-01-01)
 TEMP_PATH = "C:\\Windows\\Temp\\"  # [IO.Path]::GetTempPath() of the connecting account
 ANSI_CODE_PAGE = "cp1252"  # [Text.Encoding]::Default of a French or English Windows
+# The page bsdtar reads its -T list in: setlocale(LC_ALL, "") gives the ANSI
+# page of the connecting account's locale (its "Format"), not GetACP.
+TAR_LIST_CODE_PAGE = ANSI_CODE_PAGE
 
 
 class TarFailed(Exception):
     pass
+
+
+def computer_name():
+    """$env:COMPUTERNAME."""
+    return ENV.get("computername", "PC01")
+
+
+def backup_temp_suffix():
+    """$BackupTempSuffix: '.rectorat-' + $env:COMPUTERNAME + '-' + $PID + '.tmp'."""
+    return ".rectorat-" + computer_name() + "-" + str(os.getpid()) + ".tmp"
 
 
 class BackupTwin(Twin):
@@ -208,7 +221,7 @@ class BackupTwin(Twin):
         assert options["zip:hdrcharset"] == "UTF-8"
         directory = arguments[arguments.index("-C") + 1]
         with open(self.host_path(arguments[arguments.index("-T") + 1]), "rb") as f:
-            lines = f.read().decode(ANSI_CODE_PAGE).split("\n")
+            lines = f.read().decode(TAR_LIST_CODE_PAGE).split("\n")
         target = self.host_path(arguments[3])
         with zipfile.ZipFile(target, "x", compression=compress, allowZip64=True) as zf:
             next_is_dir = False
@@ -271,7 +284,8 @@ class BackupTwin(Twin):
         for name in names:
             match = re.match(BACKUP_TEMP_PATTERN, name)
             if match:
-                if ps_long(match.group(2)) != os.getpid() and self.test_process_alive(ps_long(match.group(2))):
+                if ps_ne(match.group(2), computer_name()) or (ps_long(match.group(3)) != os.getpid()
+                                                               and self.test_process_alive(ps_long(match.group(3)))):
                     live[name[1:17]] = True
                 else:
                     self.file_delete(self.convert_to_long_path(folder + "\\" + name))
@@ -306,7 +320,7 @@ class BackupTwin(Twin):
         list_bytes = self.convert_to_ansi_byte("\n".join(lines) + "\n", "a file name of the profile")
         with open(self.host_path(staging + "\\files.lst"), "wb") as f:
             f.write(list_bytes)
-        tmp_zip = dest_dir + "\\." + stamp + ".zip.rectorat-" + str(os.getpid()) + ".tmp"
+        tmp_zip = dest_dir + "\\." + stamp + ".zip" + backup_temp_suffix()
         result["temps"].append(tmp_zip)
         store = "store"
         if ps_eq(ps_string(assigned(self.get_field(entry, "compression"))), "deflated"):
@@ -319,7 +333,7 @@ class BackupTwin(Twin):
         made = self.get_file_sha256(tmp_zip)
         manifest["archive"] = {"name": stamp + ".zip", "bytes": made["size"], "sha256": made["sha256"]}
         data = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
-        tmp_manifest = dest_dir + "\\." + stamp + ".manifest.json.rectorat-" + str(os.getpid()) + ".tmp"
+        tmp_manifest = dest_dir + "\\." + stamp + ".manifest.json" + backup_temp_suffix()
         result["temps"].append(tmp_manifest)
         with open(self.host_path(self.convert_to_long_path(tmp_manifest)), "wb") as f:
             f.write(data.encode("utf-8"))
@@ -396,7 +410,7 @@ class BackupTwin(Twin):
                 results.append(self.get_profile_scan(entry, dest, budget, prune))
             else:
                 results.append(self.invoke_profile_backup(entry, dest))
-        return {"protocol": PROTOCOL, "host": ENV.get("computername", "PC01"), "profiles": results}
+        return {"protocol": PROTOCOL, "host": computer_name(), "profiles": results}
 
 
 def run_backup(base, request):

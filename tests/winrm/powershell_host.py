@@ -87,8 +87,10 @@ def run_bootstrap(root, bootstrap, stdin, scripts=None):
     # the first part is the script, the others joined (-join '') the request.
     parts = [p for p in " ".join(payload.splitlines()).split() if p]
     if not parts:
-        # $parts[0] of an empty array is $null; with $ErrorActionPreference 'Stop' this ends the bootstrap.
-        return Outcome(1, stderr=b'Exception calling "FromBase64String" with "1" argument(s): "Value cannot be null."')
+        # $parts[0] of an empty array is $null, which PowerShell passes to a
+        # .NET [string] parameter as '': FromBase64String('') is no bytes, the
+        # script empty, and it runs without a word (rc 0, no output).
+        return Outcome(0)
     found = known.get(base64.b64decode(parts[0]))
     if found is None:
         return Outcome(1, stderr=b"the script on stdin is not one this host knows")

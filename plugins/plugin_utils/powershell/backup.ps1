@@ -12,8 +12,10 @@
 
 $ArchivePattern = '^[0-9]{8}T[0-9]{6}Z\.zip$'
 $ManifestPattern = '^[0-9]{8}T[0-9]{6}Z\.manifest\.json$'
-# Temp files of a run: .<stamp>.zip.rectorat-<pid>.tmp, .<stamp>.manifest.json.rectorat-<pid>.tmp
-$BackupTempPattern = '^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-([0-9]{1,9})\.tmp$'
+# Temp files of a run: .<stamp>.zip<suffix>, .<stamp>.manifest.json<suffix>. The suffix names the
+# computer: a dest that several computers share holds their temp files too, whose process ids mean nothing here.
+$BackupTempSuffix = '.rectorat-' + $env:COMPUTERNAME + '-' + $PID + '.tmp'
+$BackupTempPattern = '^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(.+)-([0-9]{1,9})\.tmp$'
 $ManifestMember = 'rectorat-backup-manifest.json'
 # The scan's answer is held in memory at about ten times its size (see collect.ps1).
 $DefaultBackupBudget = @{
@@ -258,14 +260,15 @@ function Test-ArchiveMember {
 }
 
 function Remove-StaleBackupTemp {
-    # Temp files of a run that died (its process is gone), then a manifest
-    # left without its archive.
+    # Temp files of a run of this computer that died (its process is gone),
+    # then a manifest left without its archive and without a live temp file.
+    # Another computer's temp files are left to it, and count as live.
     param([string]$Folder)
     $names = @((New-Object -TypeName IO.DirectoryInfo -ArgumentList (ConvertTo-LongPath $Folder)).GetFiles() | ForEach-Object { $_.Name })
     $live = @{}
     foreach ($name in $names) {
         if ($name -cmatch $BackupTempPattern) {
-            if ([long]$Matches[2] -ne $PID -and (Test-ProcessAlive ([int]$Matches[2]))) {
+            if ($Matches[2] -ne $env:COMPUTERNAME -or ([long]$Matches[3] -ne $PID -and (Test-ProcessAlive ([int]$Matches[3])))) {
                 $live[$name.Substring(1, 16)] = $true
             }
             else {
@@ -313,7 +316,7 @@ function Write-ProfileArchive {
     # The list: one name a line; a name tar.exe cannot hold is refused, not lost.
     $listBytes = ConvertTo-AnsiByte (($lines -join "`n") + "`n") 'a file name of the profile'
     [IO.File]::WriteAllBytes($Staging + '\files.lst', $listBytes)
-    $tmpZip = $DestDir + '\.' + $stamp + '.zip.rectorat-' + $PID + '.tmp'
+    $tmpZip = $DestDir + '\.' + $stamp + '.zip' + $BackupTempSuffix
     $Result.temps.Add($tmpZip)
     $store = 'store'
     if ([string](Get-Field $Entry 'compression') -eq 'deflated') {
@@ -326,7 +329,7 @@ function Write-ProfileArchive {
     $made = Get-FileSha256 $tmpZip
     $manifest['archive'] = @{ name = $stamp + '.zip'; bytes = $made.size; sha256 = $made.sha256 }
     $json = ConvertTo-Json -InputObject $manifest -Depth 8 -Compress
-    $tmpManifest = $DestDir + '\.' + $stamp + '.manifest.json.rectorat-' + $PID + '.tmp'
+    $tmpManifest = $DestDir + '\.' + $stamp + '.manifest.json' + $BackupTempSuffix
     $Result.temps.Add($tmpManifest)
     [IO.File]::WriteAllBytes((ConvertTo-LongPath $tmpManifest), (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false).GetBytes($json))
     [IO.File]::Move((ConvertTo-LongPath $tmpManifest), (ConvertTo-LongPath ($DestDir + '\' + $stamp + '.manifest.json')))
