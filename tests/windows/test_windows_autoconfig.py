@@ -5,6 +5,7 @@ and powershell.exe as the fake connection and the WinRM test endpoint
 (tests/winrm/powershell_host.py), on Windows-shaped installations; and the
 action plugin through a real ansible-playbook and the fake connection."""
 
+import hashlib
 import json
 import os
 import stat
@@ -288,6 +289,20 @@ def test_write_refuses_a_name_or_folder_outside_the_hook(station, where, name):
     [answer] = write_request(station, ops)["installations"]
     assert answer["error"] == "refusing to write '%s' in '%s'" % (name, where)
     assert files_of(station.machine) == before
+
+
+@pytest.mark.parametrize("action", ["Remove", "delete", True, None])
+def test_write_refuses_an_action_other_than_write_or_remove(station, action):
+    """An unknown action is refused before anything is touched, not taken
+    for a removal; and [string] first, since `$true -ceq 'write'` is true."""
+    station.run()
+    before = files_of(station.machine)
+    guard = hashlib.sha256(station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)).hexdigest()
+    ops = [{"action": action, "dir": "install", "name": ac.CFG_NAME, "guard": guard, "b64": "eA=="}]
+    [answer] = write_request(station, ops)["installations"]
+    assert answer["error"] == "unknown action '%s' for %s; nothing written" % (
+        {True: "True", None: ""}.get(action, action), ac.CFG_NAME)
+    assert answer["done"] == [] and files_of(station.machine) == before
 
 
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):

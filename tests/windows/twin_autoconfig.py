@@ -213,15 +213,18 @@ class AutoconfigTwin(Twin):
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
+                action = ps_string(assigned(self.get_field(op, "action")))
                 if where not in ("install", "pref") or dirs.get(where) is None \
                         or not ps_cmatch(name, HOOK_NAME_PATTERN):
                     raise self.new_refusal("error", "refusing to write '%s' in '%s'" % (name, where))
+                if action not in ("write", "remove"):  # -ceq
+                    raise self.new_refusal("error", "unknown action '%s' for %s; nothing written" % (action, name))
                 self.remove_hook_temp(dirs[where], name)
                 exists[(where + "\\" + name).lower()] = self.test_hook_guard(dirs[where], op, max_bytes)
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
-                if assigned(self.get_field(op, "action")) == "write":  # -ceq
+                if ps_string(assigned(self.get_field(op, "action"))) == "write":  # -ceq
                     temps[(where + "\\" + name).lower()] = self.get_hook_temp_name(dirs[where], name)
                     self.write_hook_temp(temps[(where + "\\" + name).lower()],
                                          base64.b64decode(ps_string(assigned(self.get_field(op, "b64")))))
@@ -230,7 +233,7 @@ class AutoconfigTwin(Twin):
                 name = ps_string(assigned(self.get_field(op, "name")))
                 key = (where + "\\" + name).lower()  # hashtable keys: without regard to case
                 target = dirs[where] + "\\" + name
-                if assigned(self.get_field(op, "action")) != "write":  # -cne
+                if ps_string(assigned(self.get_field(op, "action"))) == "remove":  # -ceq
                     self.file_delete(target)
                 elif exists[key]:
                     self.invoke_hook_replace(temps[key], target, self.get_hook_temp_name(dirs[where], name + ".old"))

@@ -235,8 +235,12 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
+            $action = [string](Get-Field $op 'action')
             if (-not ($where -ceq 'install' -or $where -ceq 'pref') -or $null -eq $dirs[$where] -or -not ($name -cmatch $HookNamePattern)) {
                 throw (New-Refusal 'error' ("refusing to write '{0}' in '{1}'" -f $name, $where))
+            }
+            if (-not ($action -ceq 'write' -or $action -ceq 'remove')) {
+                throw (New-Refusal 'error' ("unknown action '{0}' for {1}; nothing written" -f $action, $name))
             }
             Remove-HookTemp $dirs[$where] $name
             $exists[$where + '\' + $name] = Test-HookGuard $dirs[$where] $op $MaxBytes
@@ -244,7 +248,7 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
-            if ((Get-Field $op 'action') -ceq 'write') {
+            if ([string](Get-Field $op 'action') -ceq 'write') {
                 $temps[$where + '\' + $name] = Get-HookTempName $dirs[$where] $name
                 Write-HookTemp $temps[$where + '\' + $name] ([Convert]::FromBase64String([string](Get-Field $op 'b64')))
             }
@@ -253,7 +257,7 @@ function Invoke-InstallationWrite {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
             $target = $dirs[$where] + '\' + $name
-            if ((Get-Field $op 'action') -cne 'write') {
+            if ([string](Get-Field $op 'action') -ceq 'remove') {
                 [IO.File]::Delete($target)
             }
             elseif ($exists[$where + '\' + $name]) {
