@@ -226,6 +226,20 @@ def test_install_dirs_are_taken_as_given_each_error_kept_to_its_own(station):
     assert station.read(portable + "\\" + ac.CFG_NAME).startswith(b"// ")
 
 
+def test_an_installation_at_the_root_of_a_drive_is_written(station):
+    """D:\\ resolves to D:, whose \\\\?\\ form is \\\\?\\D:\\: joined to a name with
+    one more separator, it would be \\\\?\\D:\\\\name, which Windows does not
+    normalize (the twin refuses it, as the file system does)."""
+    build_installation(station.machine, "D:\\")
+    installations, diffs = station.run(install_dirs=["D:\\"])
+    assert [(i["status"], i["message"]) for i in installations] == [("changed", "hook installed")]
+    assert [d["after_header"] for d in diffs] == ["D:\\" + ac.CFG_NAME, "D:\\defaults\\pref\\" + ac.PREF_NAME]
+    assert station.read("D:\\" + ac.CFG_NAME) == script.render_script(script.script_options(None, 0, 0, False, None))
+    assert [i["status"] for i in station.run(install_dirs=["D:\\"], lock=True)[0]] == ["changed"]  # a Replace
+    assert [i["status"] for i in station.run(install_dirs=["D:\\"], state="absent")[0]] == ["changed"]
+    assert sorted(os.listdir(station.path("D:\\"))) == ["application.ini", "defaults", "thunderbird.exe"]
+
+
 def test_a_junction_on_the_way_is_refused(station):
     real = station.path("C:\\Data\\tb")
     os.makedirs(os.path.dirname(real))

@@ -19,7 +19,9 @@ and follows it line for line. Two layers keep it honest:
   limits: ``base/C/...`` is ``C:\\...``, ``base/UNC/srv/share/...`` is
   ``\\\\srv\\share\\...``; names match without regard to case; a path of 260
   characters or more is refused unless it has the ``\\\\?\\`` form
-  (PathTooLongException of .NET Framework); a drive-relative path (``D:``) is
+  (PathTooLongException of .NET Framework); a ``\\\\?\\`` path reaches the file
+  system as written, so one with a double separator (``\\\\?\\D:\\\\x``) is
+  refused; a drive-relative path (``D:``) is
   refused, since it means the process' current folder on that drive; a
   symbolic link stands for a reparse point; a file without write permission
   has the ReadOnly attribute; another process holding parent.lock open,
@@ -263,6 +265,10 @@ class Twin:
         to case; components that do not exist are kept as given."""
         path = path.replace("/", "\\")
         if path.startswith(LONG_PREFIX):
+            # Passed to the file system as it is: no separators collapsed.
+            if "\\\\" in path[len(LONG_PREFIX):]:
+                raise OSError(errno.EINVAL, "The filename, directory name, or volume label syntax is incorrect: "
+                              "%s" % path)
             path = path[len(LONG_PREFIX):]
             if path.upper().startswith("UNC\\"):
                 path = "\\\\" + path[4:]

@@ -148,7 +148,7 @@ class AutoconfigTwin(Twin):
 
     @staticmethod
     def get_hook_temp_name(folder, name):
-        return "%s\\.%s.rectorat-%d.tmp" % (folder, name, os.getpid())
+        return "%s\\.%s.rectorat-%d.tmp" % (folder.rstrip("\\"), name, os.getpid())
 
     def remove_hook_temp(self, folder, name):
         for entry in self.get_files(folder):
@@ -158,7 +158,7 @@ class AutoconfigTwin(Twin):
             run_id = ps_long(match.group(3))
             if run_id != os.getpid() and self.test_process_alive(run_id):
                 continue
-            target = folder + "\\" + name
+            target = folder.rstrip("\\") + "\\" + name
             if ps_eq(match.group(2) or "", ".old") and not self.file_exists(target):
                 self.file_move(entry.full, target)
             else:
@@ -232,7 +232,7 @@ class AutoconfigTwin(Twin):
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
                 key = (where + "\\" + name).lower()  # hashtable keys: without regard to case
-                target = dirs[where] + "\\" + name
+                target = dirs[where].rstrip("\\") + "\\" + name
                 if ps_string(assigned(self.get_field(op, "action"))) == "remove":  # -ceq
                     self.file_delete(target)
                 elif exists[key]:

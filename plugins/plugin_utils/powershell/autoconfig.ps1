@@ -123,7 +123,7 @@ function Read-Installation {
 
 function Get-HookTempName {
     param([string]$Dir, [string]$Name)
-    return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir, $Name, $PID
+    return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir.TrimEnd('\'), $Name, $PID
 }
 
 function Remove-HookTemp {
@@ -139,7 +139,7 @@ function Remove-HookTemp {
         if ($runId -ne $PID -and (Test-ProcessAlive $runId)) {
             continue
         }
-        $target = $Dir + '\' + $Name
+        $target = $Dir.TrimEnd('\') + '\' + $Name
         if ($match.Groups[2].Value -eq '.old' -and -not [IO.File]::Exists($target)) {
             [IO.File]::Move($entry.FullName, $target)
         }
@@ -225,6 +225,8 @@ function Invoke-InstallationWrite {
         if ($null -eq $install) {
             throw (New-Refusal 'error' ('{0}: not found' -f $result.path))
         }
+        # \\?\ paths reach the file system as written: a drive root (\\?\D:\)
+        # is joined to a name without a second separator (TrimEnd).
         $dirs = @{ install = ConvertTo-LongPath $install; pref = $null }
         $pref = Resolve-InstallFolder ($install + '\defaults\pref')
         if ($null -ne $pref) {
@@ -256,7 +258,7 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
-            $target = $dirs[$where] + '\' + $name
+            $target = $dirs[$where].TrimEnd('\') + '\' + $name
             if ([string](Get-Field $op 'action') -ceq 'remove') {
                 [IO.File]::Delete($target)
             }
