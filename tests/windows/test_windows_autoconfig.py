@@ -296,7 +296,7 @@ def test_write_checks_every_guard_before_the_first_byte(station):
 
 
 @pytest.mark.parametrize("where, name", [("install", "..\\evil.cfg"), ("pref", "a/b.js"), ("other", "x.js"),
-                                         ("install", ".hidden")])
+                                         ("install", ".hidden"), ("install", ac.CFG_NAME + "\n")])
 def test_write_refuses_a_name_or_folder_outside_the_hook(station, where, name):
     before = files_of(station.machine)
     ops = [{"action": "write", "dir": where, "name": name, "guard": None, "b64": "eA=="}]

@@ -21,7 +21,7 @@ and follows it line for line. Two layers keep it honest:
   characters or more is refused unless it has the ``\\\\?\\`` form
   (PathTooLongException of .NET Framework); a ``\\\\?\\`` path reaches the file
   system as written, so one with a double separator (``\\\\?\\D:\\\\x``) is
-  refused; a drive-relative path (``D:``) is
+  refused, as is a name with a control character; a drive-relative path (``D:``) is
   refused, since it means the process' current folder on that drive; a
   symbolic link stands for a reparse point; a file without write permission
   has the ReadOnly attribute; another process holding parent.lock open,
@@ -287,6 +287,8 @@ class Twin:
         for part in parts:
             if part in (".", ".."):
                 raise OSError(errno.EINVAL, "relative component in %s" % path)
+            if re.search(r"[\x00-\x1f]", part):  # no Windows file name holds a control character
+                raise OSError(errno.EINVAL, "Illegal characters in path: %r" % path)
             host = os.path.join(host, self.disk_name(host, part) or part)
         return host
 

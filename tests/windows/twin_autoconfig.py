@@ -19,7 +19,9 @@ import re
 
 from twin import PROTOCOL, Twin, assigned, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
 
-HOOK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# The script's \z (end of the string) is Python's \Z; both read $ as "at the end
+# or before a final newline".
+HOOK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z"
 HOOK_TEMP_PATTERN = r"^\.([A-Za-z0-9][A-Za-z0-9._-]{0,127}?)(\.old)?\.rectorat-([0-9]{1,9})\.tmp$"
 HOOK_MAX_FILES = 256
 

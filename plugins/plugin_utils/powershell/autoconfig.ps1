@@ -14,7 +14,8 @@
 # the old one, whose bytes stay under a temp name until it succeeded.
 
 # Names of the files written: no folder, nothing but letters, digits and ._-
-$HookNamePattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
+# (\z: .NET's $ also matches before a final newline).
+$HookNamePattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z'
 # Temp files this script makes: .<name>[.old].rectorat-<pid>.tmp
 $HookTempPattern = '^\.([A-Za-z0-9][A-Za-z0-9._-]{0,127}?)(\.old)?\.rectorat-([0-9]{1,9})\.tmp$'
 $HookMaxFiles = 256
