@@ -43,7 +43,7 @@ def test_truth_and_casts():
     assert not ps_true(None) and not ps_true("") and not ps_true(0) and not ps_true([])
     assert ps_true("0") and ps_true("False") and ps_true([0, 0]) and not ps_true([0])
     assert ps_long(None) == 0 and ps_long("12") == 12 and ps_long(2.5) == 2
-    assert ps_string(None) == "" and ps_string(True) == "True"
+    assert ps_string(None) == "" and ps_string(True) == "True" and ps_string(["a", None, 1]) == "a  1"
 
 
 def alice(tmp_path):

@@ -319,6 +319,19 @@ def test_write_refuses_an_action_other_than_write_or_remove(station, action):
     assert answer["done"] == [] and files_of(station.machine) == before
 
 
+def test_a_path_given_as_a_list_is_joined_with_spaces_as_string_casts_do(station):
+    """[string] of an array joins its items with $OFS (a space); a list of
+    one is unrolled by Get-Field and is that one path."""
+    [one] = twin_autoconfig.run_autoconfig(station.machine.base, {
+        "mode": "read", "max_file_bytes": 1024, "max_run_bytes": 1024,
+        "installations": [{"path": [PROGRAM_FILES], "markers": ["thunderbird.exe"]}]})["installations"]
+    assert (one["path"], one["found"], one["error"], one["markers"]) == (PROGRAM_FILES, True, None, ["thunderbird.exe"])
+    [two] = twin_autoconfig.run_autoconfig(station.machine.base, {
+        "mode": "read", "max_file_bytes": 1024, "max_run_bytes": 1024,
+        "installations": [{"path": ["tb", "x86"], "markers": []}]})["installations"]
+    assert (two["path"], two["error"]) == ("tb x86", "tb x86 is not an absolute path on a drive")
+
+
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):
     station.run()
     cfg = station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)

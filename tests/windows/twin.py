@@ -180,11 +180,14 @@ def ps_long(value):
 
 
 def ps_string(value):
-    """``[string]$value``: ``$null`` is the empty string."""
+    """``[string]$value``: ``$null`` is the empty string; an array is its
+    items joined with ``$OFS``, a space."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
+    if isinstance(value, (list, tuple)):
+        return " ".join(ps_string(item) for item in value)
     return str(value)
 
 
