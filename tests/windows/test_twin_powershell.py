@@ -39,6 +39,14 @@ def test_eq_is_case_insensitive_and_converts_to_the_left_type():
     assert ps_contains(["prefs.js", "user.js"], "USER.JS")
 
 
+def test_hashtable_keys_ignore_case_and_keep_their_first_case():
+    table = twin.Hashtable()
+    table["Prefs.js"] = 1
+    table["prefs.JS"] = 2
+    assert table == {"Prefs.js": 2} and table["PREFS.JS"] == 2 and "prefs.js" in table
+    assert table.pop("PREFS.js") == 2 and table == {}
+
+
 def test_truth_and_casts():
     assert not ps_true(None) and not ps_true("") and not ps_true(0) and not ps_true([])
     assert ps_true("0") and ps_true("False") and ps_true([0, 0]) and not ps_true([0])

@@ -332,6 +332,15 @@ def test_a_path_given_as_a_list_is_joined_with_spaces_as_string_casts_do(station
     assert (two["path"], two["error"]) == ("tb x86", "tb x86 is not an absolute path on a drive")
 
 
+def test_names_read_are_hashtable_keys_without_regard_to_case(station):
+    """Two files whose names differ in case only (a case-sensitive folder)
+    are one key of the script's @{}: the twin's answer has one too."""
+    station.write(PROGRAM_FILES + "\\defaults\\pref\\site.js", b"// a\r\n")
+    station.write(PROGRAM_FILES + "\\defaults\\pref\\SITE.js", b"// b\r\n")
+    [seen] = wa.read_installations(station.host, [PROGRAM_FILES])
+    assert sorted(name.lower() for name in seen["pref"]) == ["channel-prefs.js", "site.js"]
+
+
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):
     station.run()
     cfg = station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)

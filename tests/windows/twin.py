@@ -191,6 +191,30 @@ def ps_string(value):
     return str(value)
 
 
+class Hashtable(dict):
+    """``@{}``: string keys match without regard to case, and a key set
+    again keeps the case it was first set with."""
+
+    def _key(self, key):
+        if isinstance(key, str):
+            for known in self:
+                if isinstance(known, str) and known.lower() == key.lower():
+                    return known
+        return key
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, self._key(key), value)
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def pop(self, key, *default):
+        return dict.pop(self, self._key(key), *default)
+
+
 def ps_match(value, pattern):
     """``-match``: a .NET regular expression, without regard to case."""
     return re.search(pattern, value, re.I) is not None

@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from twin import PROTOCOL, Twin, assigned, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
+from twin import PROTOCOL, Hashtable, Twin, assigned, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
 
 # The script's \z (end of the string) is Python's \Z; both read $ as "at the end
 # or before a final newline".
@@ -100,7 +100,7 @@ class AutoconfigTwin(Twin):
         return current
 
     def read_hook_files(self, folder, patterns, max_bytes, budget):
-        files = {}
+        files = Hashtable()
         count = 0
         for info in self.get_files(folder):
             wanted = False
@@ -201,7 +201,7 @@ class AutoconfigTwin(Twin):
 
     def invoke_installation_write(self, entry, max_bytes):
         result = {"path": ps_string(assigned(self.get_field(entry, "path"))), "error": None, "done": []}
-        temps = {}
+        temps = Hashtable()
         try:
             install = self.resolve_install_folder(result["path"])
             if ps_eq(None, install):
@@ -211,7 +211,7 @@ class AutoconfigTwin(Twin):
             if not ps_eq(None, pref):
                 dirs["pref"] = self.convert_to_long_path(pref)
             ops = assigned(self.get_list_field(entry, "ops"))
-            exists = {}
+            exists = Hashtable()
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
@@ -222,18 +222,18 @@ class AutoconfigTwin(Twin):
                 if action not in ("write", "remove"):  # -ceq
                     raise self.new_refusal("error", "unknown action '%s' for %s; nothing written" % (action, name))
                 self.remove_hook_temp(dirs[where], name)
-                exists[(where + "\\" + name).lower()] = self.test_hook_guard(dirs[where], op, max_bytes)
+                exists[where + "\\" + name] = self.test_hook_guard(dirs[where], op, max_bytes)
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
                 if ps_string(assigned(self.get_field(op, "action"))) == "write":  # -ceq
-                    temps[(where + "\\" + name).lower()] = self.get_hook_temp_name(dirs[where], name)
-                    self.write_hook_temp(temps[(where + "\\" + name).lower()],
+                    temps[where + "\\" + name] = self.get_hook_temp_name(dirs[where], name)
+                    self.write_hook_temp(temps[where + "\\" + name],
                                          base64.b64decode(ps_string(assigned(self.get_field(op, "b64")))))
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
-                key = (where + "\\" + name).lower()  # hashtable keys: without regard to case
+                key = where + "\\" + name
                 target = dirs[where].rstrip("\\") + "\\" + name
                 if ps_string(assigned(self.get_field(op, "action"))) == "remove":  # -ceq
                     self.file_delete(target)
