@@ -341,6 +341,18 @@ def test_names_read_are_hashtable_keys_without_regard_to_case(station):
     assert sorted(name.lower() for name in seen["pref"]) == ["channel-prefs.js", "site.js"]
 
 
+def test_bytes_that_are_not_base64_are_an_error_and_nothing_is_written(station):
+    """[Convert]::FromBase64String refuses a character outside the alphabet
+    (Python's b64decode would drop it): after every guard, before any file
+    is put in place; the temp file already written is removed."""
+    before = files_of(station.machine)
+    ops = [{"action": "write", "dir": "install", "name": ac.CFG_NAME, "guard": None, "b64": "eA=="},
+           {"action": "write", "dir": "pref", "name": ac.PREF_NAME, "guard": None, "b64": "eA==!"}]
+    [answer] = write_request(station, ops)["installations"]
+    assert answer["error"].startswith("The input is not a valid Base-64 string")
+    assert answer["done"] == [] and files_of(station.machine) == before
+
+
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):
     station.run()
     cfg = station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)

@@ -215,6 +215,17 @@ class Hashtable(dict):
         return dict.pop(self, self._key(key), *default)
 
 
+def from_base64(text):
+    """``[Convert]::FromBase64String``: white space is skipped; any other
+    character outside the alphabet, or a wrong length or padding, is a
+    FormatException (here ValueError), where Python would drop it."""
+    try:
+        return base64.b64decode(re.sub(r"[ \t\r\n]", "", text), validate=True)
+    except ValueError:
+        raise ValueError("The input is not a valid Base-64 string as it contains a non-base 64 character, more "
+                         "than two padding characters, or an illegal character among the padding characters.")
+
+
 def ps_match(value, pattern):
     """``-match``: a .NET regular expression, without regard to case."""
     return re.search(pattern, value, re.I) is not None
@@ -1183,7 +1194,7 @@ class Twin:
                         made.append(backup_name)
                     result["backups"].append(backup_name)
                 tmp = self.get_temp_name(folder, name)
-                self.write_new_file(tmp, base64.b64decode(ps_string(assigned(self.get_field(write, "b64")))))
+                self.write_new_file(tmp, from_base64(ps_string(assigned(self.get_field(write, "b64")))))
                 temps[name] = tmp
             for write in writes:
                 name = ps_string(assigned(self.get_field(write, "rel")))

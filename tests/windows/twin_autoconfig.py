@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from twin import PROTOCOL, Hashtable, Twin, assigned, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
+from twin import PROTOCOL, Hashtable, Twin, assigned, from_base64, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
 
 # The script's \z (end of the string) is Python's \Z; both read $ as "at the end
 # or before a final newline".
@@ -229,7 +229,7 @@ class AutoconfigTwin(Twin):
                 if ps_string(assigned(self.get_field(op, "action"))) == "write":  # -ceq
                     temps[where + "\\" + name] = self.get_hook_temp_name(dirs[where], name)
                     self.write_hook_temp(temps[where + "\\" + name],
-                                         base64.b64decode(ps_string(assigned(self.get_field(op, "b64")))))
+                                         from_base64(ps_string(assigned(self.get_field(op, "b64")))))
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
