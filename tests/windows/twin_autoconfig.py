@@ -12,7 +12,6 @@ account the scripts run as cannot create, replace or delete a file, as
 
 import base64
 import errno
-import fnmatch
 import json
 import os
 import re
@@ -27,8 +26,13 @@ HOOK_MAX_FILES = 256
 
 
 def ps_like(value, pattern):
-    """``-like``: a wildcard pattern (* ? [..]), without regard to case."""
-    return fnmatch.fnmatchcase(value.lower(), pattern.lower())
+    """``-like``: a wildcard pattern, without regard to case. Only * and ?
+    are modelled: PowerShell's [..] has no [!..] negation (fnmatch's has)
+    and ` escapes, so a pattern with either is refused here."""
+    if "[" in pattern or "`" in pattern:
+        raise NotImplementedError("-like %r is not modelled by the twin" % pattern)
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.match(regex + r"\Z", value, re.I | re.S) is not None
 
 
 def ps_cmatch(value, pattern):
