@@ -353,6 +353,29 @@ def test_bytes_that_are_not_base64_are_an_error_and_nothing_is_written(station):
     assert answer["done"] == [] and files_of(station.machine) == before
 
 
+@pytest.mark.parametrize("code", [1175, 1176, 1177])
+def test_a_failed_replace_keeps_the_old_bytes_and_reports_what_was_done(station, code):
+    """[IO.File]::Replace failing as ReplaceFile documents (1177: the old
+    file already moved to the backup name) on the second file: its old
+    bytes are back under its name, the first file stays written and is
+    reported done, no temp file is left."""
+    station.run()
+    old_pref = station.read(PROGRAM_FILES + "\\defaults\\pref\\" + ac.PREF_NAME)
+    ops = [{"action": "write", "dir": where, "name": name, "b64": "eA==",
+            "guard": hashlib.sha256(station.read(folder + name)).hexdigest()}
+           for where, name, folder in (("install", ac.CFG_NAME, PROGRAM_FILES + "\\"),
+                                       ("pref", ac.PREF_NAME, PROGRAM_FILES + "\\defaults\\pref\\"))]
+    computer = twin_autoconfig.AutoconfigTwin(station.machine.base)
+    computer.replace_failures = {ac.PREF_NAME: code}
+    [answer] = computer.invoke_autoconfig({"mode": "write", "max_file_bytes": wa.MAX_FILE_BYTES,
+                                           "installations": [{"path": PROGRAM_FILES, "ops": ops}]})["installations"]
+    assert "(%d)" % code in answer["error"] and answer["done"] == [ac.CFG_NAME]
+    assert station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME) == b"x"
+    assert station.read(PROGRAM_FILES + "\\defaults\\pref\\" + ac.PREF_NAME) == old_pref
+    assert [n for d in ("", "defaults/pref") for n in os.listdir(os.path.join(station.path(PROGRAM_FILES), d))
+            if n.endswith(".tmp")] == []
+
+
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):
     station.run()
     cfg = station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)
