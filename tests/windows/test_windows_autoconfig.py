@@ -376,6 +376,31 @@ def test_a_failed_replace_keeps_the_old_bytes_and_reports_what_was_done(station,
             if n.endswith(".tmp")] == []
 
 
+class TempStuck(twin_autoconfig.AutoconfigTwin):
+    """A computer where a temp file this run wrote cannot be deleted (held
+    open by a scanner, say)."""
+
+    def file_delete(self, path):
+        if path.endswith(".rectorat-%d.tmp" % os.getpid()) and ".old." not in path:
+            raise PermissionError(13, "The process cannot access the file '%s'" % path)
+        twin_autoconfig.AutoconfigTwin.file_delete(self, path)
+
+
+def test_a_temp_file_that_cannot_be_removed_keeps_the_real_error(station):
+    """The finally's clean-up failing must not replace the installation's
+    answer (its error and what was done); the next run removes the file."""
+    station.run()
+    guard = hashlib.sha256(station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)).hexdigest()
+    ops = [{"action": "write", "dir": "install", "name": ac.CFG_NAME, "guard": guard, "b64": "eA=="}]
+    computer = TempStuck(station.machine.base)
+    computer.replace_failures = {ac.CFG_NAME: 1175}
+    [answer] = computer.invoke_autoconfig({"mode": "write", "max_file_bytes": wa.MAX_FILE_BYTES,
+                                           "installations": [{"path": PROGRAM_FILES, "ops": ops}]})["installations"]
+    assert "(1175)" in answer["error"] and answer["done"] == []
+    assert [i["status"] for i in station.run(lock=True)[0]] == ["changed"]
+    assert [n for n in os.listdir(station.path(PROGRAM_FILES)) if n.endswith(".tmp")] == []
+
+
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):
     station.run()
     cfg = station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)

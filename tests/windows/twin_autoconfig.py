@@ -253,8 +253,10 @@ class AutoconfigTwin(Twin):
                 result["error"] = "access denied (%s): only administrators can write in the installation" % message(exc)
         finally:
             for tmp in list(temps.values()):
-                if self.file_exists(tmp):
+                try:
                     self.file_delete(tmp)
+                except Exception:  # the script's catch: everything
+                    pass
         return result
 
     def invoke_autoconfig(self, request):

@@ -281,9 +281,14 @@ function Invoke-InstallationWrite {
         }
     }
     finally {
+        # A failure here would replace the answer above; Remove-HookTemp of
+        # the next run removes what is left.
         foreach ($tmp in $temps.Values) {
-            if ([IO.File]::Exists($tmp)) {
+            try {
                 [IO.File]::Delete($tmp)
+            }
+            catch {
+                Write-Verbose ('{0} is left for the next run' -f $tmp)
             }
         }
     }
