@@ -93,6 +93,8 @@ def test_the_twin_refuses_what_net_framework_refuses():
     with pytest.raises(OSError, match="current folder"):
         computer.host_path("D:")
     assert computer.host_path("\\\\?\\D:\\") == os.path.join("/nonexistent", "D")
+    with pytest.raises(OSError, match="syntax is incorrect"):
+        computer.host_path("\\\\?\\D:\\\\x")  # not normalized: no separators collapsed
 
 
 def test_drive_root_profile_is_collected_and_written(tmp_path):

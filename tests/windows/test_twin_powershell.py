@@ -4,12 +4,15 @@ plan sends it) runs. The first version of the script took the explicit-path
 branch there, because ``@(Get-Field $Request 'profiles')`` has Count 1 over
 a null; written in the twin line for line, that shape fails the same way."""
 
+import pytest
+
 from ansible_collections.rectorat.thunderbird.plugins.module_utils import plan
 
 import sandbox
 import twin
 from twin import (array_subexpression, assigned, emit, emit_whole, ps_contains, ps_eq, ps_long, ps_ne, ps_string,
                   ps_true)
+from twin_autoconfig import ps_like
 from winsandbox import Machine
 
 PROFILE = "C:\\Users\\alice\\AppData\\Roaming\\Thunderbird\\Profiles\\aaaa.default-esr"
@@ -39,11 +42,26 @@ def test_eq_is_case_insensitive_and_converts_to_the_left_type():
     assert ps_contains(["prefs.js", "user.js"], "USER.JS")
 
 
+def test_hashtable_keys_ignore_case_and_keep_their_first_case():
+    table = twin.Hashtable()
+    table["Prefs.js"] = 1
+    table["prefs.JS"] = 2
+    assert table == {"Prefs.js": 2} and table["PREFS.JS"] == 2 and "prefs.js" in table
+    assert table.pop("PREFS.js") == 2 and table == {}
+
+
+def test_like_is_a_wildcard_without_regard_to_case_and_brackets_are_not_guessed():
+    assert ps_like("Application.INI", "application.ini") and ps_like("Mozilla.CFG", "*.cfg")
+    assert not ps_like("a.cfg.bak", "*.cfg") and ps_like("a.b", "?.?") and not ps_like("ab", "?")
+    with pytest.raises(NotImplementedError):
+        ps_like("b.js", "[!a]*")  # fnmatch would negate; PowerShell has no [!..]
+
+
 def test_truth_and_casts():
     assert not ps_true(None) and not ps_true("") and not ps_true(0) and not ps_true([])
     assert ps_true("0") and ps_true("False") and ps_true([0, 0]) and not ps_true([0])
     assert ps_long(None) == 0 and ps_long("12") == 12 and ps_long(2.5) == 2
-    assert ps_string(None) == "" and ps_string(True) == "True"
+    assert ps_string(None) == "" and ps_string(True) == "True" and ps_string(["a", None, 1]) == "a  1"
 
 
 def alice(tmp_path):

@@ -5,6 +5,7 @@ and powershell.exe as the fake connection and the WinRM test endpoint
 (tests/winrm/powershell_host.py), on Windows-shaped installations; and the
 action plugin through a real ansible-playbook and the fake connection."""
 
+import hashlib
 import json
 import os
 import stat
@@ -225,6 +226,20 @@ def test_install_dirs_are_taken_as_given_each_error_kept_to_its_own(station):
     assert station.read(portable + "\\" + ac.CFG_NAME).startswith(b"// ")
 
 
+def test_an_installation_at_the_root_of_a_drive_is_written(station):
+    """D:\\ resolves to D:, whose \\\\?\\ form is \\\\?\\D:\\: joined to a name with
+    one more separator, it would be \\\\?\\D:\\\\name, which Windows does not
+    normalize (the twin refuses it, as the file system does)."""
+    build_installation(station.machine, "D:\\")
+    installations, diffs = station.run(install_dirs=["D:\\"])
+    assert [(i["status"], i["message"]) for i in installations] == [("changed", "hook installed")]
+    assert [d["after_header"] for d in diffs] == ["D:\\" + ac.CFG_NAME, "D:\\defaults\\pref\\" + ac.PREF_NAME]
+    assert station.read("D:\\" + ac.CFG_NAME) == script.render_script(script.script_options(None, 0, 0, False, None))
+    assert [i["status"] for i in station.run(install_dirs=["D:\\"], lock=True)[0]] == ["changed"]  # a Replace
+    assert [i["status"] for i in station.run(install_dirs=["D:\\"], state="absent")[0]] == ["changed"]
+    assert sorted(os.listdir(station.path("D:\\"))) == ["application.ini", "defaults", "thunderbird.exe"]
+
+
 def test_a_junction_on_the_way_is_refused(station):
     real = station.path("C:\\Data\\tb")
     os.makedirs(os.path.dirname(real))
@@ -281,13 +296,109 @@ def test_write_checks_every_guard_before_the_first_byte(station):
 
 
 @pytest.mark.parametrize("where, name", [("install", "..\\evil.cfg"), ("pref", "a/b.js"), ("other", "x.js"),
-                                         ("install", ".hidden")])
+                                         ("install", ".hidden"), ("install", ac.CFG_NAME + "\n")])
 def test_write_refuses_a_name_or_folder_outside_the_hook(station, where, name):
     before = files_of(station.machine)
     ops = [{"action": "write", "dir": where, "name": name, "guard": None, "b64": "eA=="}]
     [answer] = write_request(station, ops)["installations"]
     assert answer["error"] == "refusing to write '%s' in '%s'" % (name, where)
     assert files_of(station.machine) == before
+
+
+@pytest.mark.parametrize("action", ["Remove", "delete", True, None])
+def test_write_refuses_an_action_other_than_write_or_remove(station, action):
+    """An unknown action is refused before anything is touched, not taken
+    for a removal; and [string] first, since `$true -ceq 'write'` is true."""
+    station.run()
+    before = files_of(station.machine)
+    guard = hashlib.sha256(station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)).hexdigest()
+    ops = [{"action": action, "dir": "install", "name": ac.CFG_NAME, "guard": guard, "b64": "eA=="}]
+    [answer] = write_request(station, ops)["installations"]
+    assert answer["error"] == "unknown action '%s' for %s; nothing written" % (
+        {True: "True", None: ""}.get(action, action), ac.CFG_NAME)
+    assert answer["done"] == [] and files_of(station.machine) == before
+
+
+def test_a_path_given_as_a_list_is_joined_with_spaces_as_string_casts_do(station):
+    """[string] of an array joins its items with $OFS (a space); a list of
+    one is unrolled by Get-Field and is that one path."""
+    [one] = twin_autoconfig.run_autoconfig(station.machine.base, {
+        "mode": "read", "max_file_bytes": 1024, "max_run_bytes": 1024,
+        "installations": [{"path": [PROGRAM_FILES], "markers": ["thunderbird.exe"]}]})["installations"]
+    assert (one["path"], one["found"], one["error"], one["markers"]) == (PROGRAM_FILES, True, None, ["thunderbird.exe"])
+    [two] = twin_autoconfig.run_autoconfig(station.machine.base, {
+        "mode": "read", "max_file_bytes": 1024, "max_run_bytes": 1024,
+        "installations": [{"path": ["tb", "x86"], "markers": []}]})["installations"]
+    assert (two["path"], two["error"]) == ("tb x86", "tb x86 is not an absolute path on a drive")
+
+
+def test_names_read_are_hashtable_keys_without_regard_to_case(station):
+    """Two files whose names differ in case only (a case-sensitive folder)
+    are one key of the script's @{}: the twin's answer has one too."""
+    station.write(PROGRAM_FILES + "\\defaults\\pref\\site.js", b"// a\r\n")
+    station.write(PROGRAM_FILES + "\\defaults\\pref\\SITE.js", b"// b\r\n")
+    [seen] = wa.read_installations(station.host, [PROGRAM_FILES])
+    assert sorted(name.lower() for name in seen["pref"]) == ["channel-prefs.js", "site.js"]
+
+
+def test_bytes_that_are_not_base64_are_an_error_and_nothing_is_written(station):
+    """[Convert]::FromBase64String refuses a character outside the alphabet
+    (Python's b64decode would drop it): after every guard, before any file
+    is put in place; the temp file already written is removed."""
+    before = files_of(station.machine)
+    ops = [{"action": "write", "dir": "install", "name": ac.CFG_NAME, "guard": None, "b64": "eA=="},
+           {"action": "write", "dir": "pref", "name": ac.PREF_NAME, "guard": None, "b64": "eA==!"}]
+    [answer] = write_request(station, ops)["installations"]
+    assert answer["error"].startswith("The input is not a valid Base-64 string")
+    assert answer["done"] == [] and files_of(station.machine) == before
+
+
+@pytest.mark.parametrize("code", [1175, 1176, 1177])
+def test_a_failed_replace_keeps_the_old_bytes_and_reports_what_was_done(station, code):
+    """[IO.File]::Replace failing as ReplaceFile documents (1177: the old
+    file already moved to the backup name) on the second file: its old
+    bytes are back under its name, the first file stays written and is
+    reported done, no temp file is left."""
+    station.run()
+    old_pref = station.read(PROGRAM_FILES + "\\defaults\\pref\\" + ac.PREF_NAME)
+    ops = [{"action": "write", "dir": where, "name": name, "b64": "eA==",
+            "guard": hashlib.sha256(station.read(folder + name)).hexdigest()}
+           for where, name, folder in (("install", ac.CFG_NAME, PROGRAM_FILES + "\\"),
+                                       ("pref", ac.PREF_NAME, PROGRAM_FILES + "\\defaults\\pref\\"))]
+    computer = twin_autoconfig.AutoconfigTwin(station.machine.base)
+    computer.replace_failures = {ac.PREF_NAME: code}
+    [answer] = computer.invoke_autoconfig({"mode": "write", "max_file_bytes": wa.MAX_FILE_BYTES,
+                                           "installations": [{"path": PROGRAM_FILES, "ops": ops}]})["installations"]
+    assert "(%d)" % code in answer["error"] and answer["done"] == [ac.CFG_NAME]
+    assert station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME) == b"x"
+    assert station.read(PROGRAM_FILES + "\\defaults\\pref\\" + ac.PREF_NAME) == old_pref
+    assert [n for d in ("", "defaults/pref") for n in os.listdir(os.path.join(station.path(PROGRAM_FILES), d))
+            if n.endswith(".tmp")] == []
+
+
+class TempStuck(twin_autoconfig.AutoconfigTwin):
+    """A computer where a temp file this run wrote cannot be deleted (held
+    open by a scanner, say)."""
+
+    def file_delete(self, path):
+        if path.endswith(".rectorat-%d.tmp" % os.getpid()) and ".old." not in path:
+            raise PermissionError(13, "The process cannot access the file '%s'" % path)
+        twin_autoconfig.AutoconfigTwin.file_delete(self, path)
+
+
+def test_a_temp_file_that_cannot_be_removed_keeps_the_real_error(station):
+    """The finally's clean-up failing must not replace the installation's
+    answer (its error and what was done); the next run removes the file."""
+    station.run()
+    guard = hashlib.sha256(station.read(PROGRAM_FILES + "\\" + ac.CFG_NAME)).hexdigest()
+    ops = [{"action": "write", "dir": "install", "name": ac.CFG_NAME, "guard": guard, "b64": "eA=="}]
+    computer = TempStuck(station.machine.base)
+    computer.replace_failures = {ac.CFG_NAME: 1175}
+    [answer] = computer.invoke_autoconfig({"mode": "write", "max_file_bytes": wa.MAX_FILE_BYTES,
+                                           "installations": [{"path": PROGRAM_FILES, "ops": ops}]})["installations"]
+    assert "(1175)" in answer["error"] and answer["done"] == []
+    assert [i["status"] for i in station.run(lock=True)[0]] == ["changed"]
+    assert [n for n in os.listdir(station.path(PROGRAM_FILES)) if n.endswith(".tmp")] == []
 
 
 def test_a_killed_runs_temp_files_are_cleaned_and_old_bytes_put_back(station):

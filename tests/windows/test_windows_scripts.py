@@ -37,7 +37,9 @@ AUTOMATIC = {"$_", "$null", "$true", "$false", "$input", "$pid", "$matches", "$e
              "$env:computername",
              "$erroractionpreference", "$progresspreference"}
 
-# PowerShell 6+ syntax and text I/O that would re-encode bytes.
+UNCAST_FIELD = r"(^|[^\]])\(Get-Field[^()]*\)\s*-[ic]?(eq|ne|like|notlike|match|notmatch|gt|ge|lt|le)\b"
+# PowerShell 6+ syntax, text I/O that would re-encode bytes, and comparisons
+# that depend on the type of what the request holds.
 FORBIDDEN = [
     (r"\?\?", "null-coalescing ?? is PowerShell 7"),
     (r"\?\.", "null-conditional ?. is PowerShell 7"),
@@ -54,6 +56,8 @@ FORBIDDEN = [
     # compliant algorithms" policy); SHA256CryptoServiceProvider is the validated one.
     (r"\b(SHA1|SHA256|SHA384|SHA512|MD5|HashAlgorithm)\]::Create\b|\bSHA(1|256|384|512)Managed\b|\bMD5\w*Provider\b",
      "a hash .NET Framework refuses in FIPS mode: use SHA256CryptoServiceProvider"),
+    (UNCAST_FIELD, "a request field compared uncast: the right side is converted to the left's type "
+                   "($true -ceq 'write' is true); cast it first ([string], [long])"),
 ]
 # No Thunderbird logic in PowerShell: the plan (Python) owns it.
 THUNDERBIRD_LOGIC = [r"user_pref", r"mail\.server", r"mail\.account", r"IsRelative", r"offline",
@@ -122,6 +126,15 @@ def test_checks_catch_what_they_look_for():
     assert any("Get-A called with 1 arguments, takes 2" in p for p in found), found
     assert any("unknown command Get-B" in p for p in found), found
     assert any("$undefinedthing" in p for p in found), found
+
+
+def test_an_uncast_field_comparison_is_found():
+    """autoconfig.ps1's first shape: with a JSON true as action, the first
+    line was true and the second false."""
+    for line in ("if ((Get-Field $op 'action') -ceq 'write') {", "if ((Get-Field $op 'action') -cne 'write') {"):
+        assert re.search(UNCAST_FIELD, line, re.I), line
+    assert not re.search(UNCAST_FIELD, "if ([string](Get-Field $op 'action') -ceq 'write') {", re.I)
+    assert not re.search(UNCAST_FIELD, "if ($null -ne (Get-Field $Request 'backup')) {", re.I)
 
 
 @pytest.mark.parametrize("name", ("prelude",) + RUNS)

@@ -19,7 +19,9 @@ and follows it line for line. Two layers keep it honest:
   limits: ``base/C/...`` is ``C:\\...``, ``base/UNC/srv/share/...`` is
   ``\\\\srv\\share\\...``; names match without regard to case; a path of 260
   characters or more is refused unless it has the ``\\\\?\\`` form
-  (PathTooLongException of .NET Framework); a drive-relative path (``D:``) is
+  (PathTooLongException of .NET Framework); a ``\\\\?\\`` path reaches the file
+  system as written, so one with a double separator (``\\\\?\\D:\\\\x``) is
+  refused, as is a name with a control character; a drive-relative path (``D:``) is
   refused, since it means the process' current folder on that drive; a
   symbolic link stands for a reparse point; a file without write permission
   has the ReadOnly attribute; another process holding parent.lock open,
@@ -230,12 +232,50 @@ def ps_decimal(value):
 
 
 def ps_string(value):
-    """``[string]$value``: ``$null`` is the empty string."""
+    """``[string]$value``: ``$null`` is the empty string; an array is its
+    items joined with ``$OFS``, a space."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
+    if isinstance(value, (list, tuple)):
+        return " ".join(ps_string(item) for item in value)
     return str(value)
+
+
+class Hashtable(dict):
+    """``@{}``: string keys match without regard to case, and a key set
+    again keeps the case it was first set with."""
+
+    def _key(self, key):
+        if isinstance(key, str):
+            for known in self:
+                if isinstance(known, str) and known.lower() == key.lower():
+                    return known
+        return key
+
+    def __setitem__(self, key, value):
+        dict.__setitem__(self, self._key(key), value)
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self._key(key))
+
+    def __contains__(self, key):
+        return dict.__contains__(self, self._key(key))
+
+    def pop(self, key, *default):
+        return dict.pop(self, self._key(key), *default)
+
+
+def from_base64(text):
+    """``[Convert]::FromBase64String``: white space is skipped; any other
+    character outside the alphabet, or a wrong length or padding, is a
+    FormatException (here ValueError), where Python would drop it."""
+    try:
+        return base64.b64decode(re.sub(r"[ \t\r\n]", "", text), validate=True)
+    except ValueError:
+        raise ValueError("The input is not a valid Base-64 string as it contains a non-base 64 character, more "
+                         "than two padding characters, or an illegal character among the padding characters.")
 
 
 def ps_match(value, pattern):
@@ -315,9 +355,10 @@ class Twin:
         to case; components that do not exist are kept as given."""
         normalized = not path.startswith(LONG_PREFIX)
         if path.startswith(LONG_PREFIX):
-            # The \\?\ form is not normalized: "/" is a character of a name,
-            # one that no file name may hold.
-            if "/" in path:
+            # The \\?\ form is passed to the file system as it is: "/" is a
+            # character of a name (one no file name may hold), and no
+            # separators are collapsed.
+            if "/" in path or "\\\\" in path[len(LONG_PREFIX):]:
                 raise OSError(errno.EINVAL, "The filename, directory name, or volume label syntax is incorrect: "
                               + path)
             path = path[len(LONG_PREFIX):]
@@ -342,6 +383,8 @@ class Twin:
         for part in parts:
             if part in (".", ".."):
                 raise OSError(errno.EINVAL, "relative component in %s" % path)
+            if re.search(r"[\x00-\x1f]", part):  # no Windows file name holds a control character
+                raise OSError(errno.EINVAL, "Illegal characters in path: %r" % path)
             host = os.path.join(host, self.disk_name(host, part) or part)
         return host
 
@@ -1217,7 +1260,7 @@ class Twin:
                         made.append(backup_name)
                     result["backups"].append(backup_name)
                 tmp = self.get_temp_name(folder, name)
-                self.write_new_file(tmp, base64.b64decode(ps_string(assigned(self.get_field(write, "b64")))))
+                self.write_new_file(tmp, from_base64(ps_string(assigned(self.get_field(write, "b64")))))
                 temps[name] = tmp
             for write in writes:
                 name = ps_string(assigned(self.get_field(write, "rel")))

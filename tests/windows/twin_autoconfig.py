@@ -12,21 +12,27 @@ account the scripts run as cannot create, replace or delete a file, as
 
 import base64
 import errno
-import fnmatch
 import json
 import os
 import re
 
-from twin import PROTOCOL, Twin, assigned, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
+from twin import PROTOCOL, Hashtable, Twin, assigned, from_base64, ps_eq, ps_long, ps_match, ps_ne, ps_string, ps_true
 
-HOOK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# The script's \z (end of the string) is Python's \Z; both read $ as "at the end
+# or before a final newline".
+HOOK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z"
 HOOK_TEMP_PATTERN = r"^\.([A-Za-z0-9][A-Za-z0-9._-]{0,127}?)(\.old)?\.rectorat-([0-9]{1,9})\.tmp$"
 HOOK_MAX_FILES = 256
 
 
 def ps_like(value, pattern):
-    """``-like``: a wildcard pattern (* ? [..]), without regard to case."""
-    return fnmatch.fnmatchcase(value.lower(), pattern.lower())
+    """``-like``: a wildcard pattern, without regard to case. Only * and ?
+    are modelled: PowerShell's [..] has no [!..] negation (fnmatch's has)
+    and ` escapes, so a pattern with either is refused here."""
+    if "[" in pattern or "`" in pattern:
+        raise NotImplementedError("-like %r is not modelled by the twin" % pattern)
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.match(regex + r"\Z", value, re.I | re.S) is not None
 
 
 def ps_cmatch(value, pattern):
@@ -98,7 +104,7 @@ class AutoconfigTwin(Twin):
         return current
 
     def read_hook_files(self, folder, patterns, max_bytes, budget):
-        files = {}
+        files = Hashtable()
         count = 0
         for info in self.get_files(folder):
             wanted = False
@@ -148,7 +154,7 @@ class AutoconfigTwin(Twin):
 
     @staticmethod
     def get_hook_temp_name(folder, name):
-        return "%s\\.%s.rectorat-%d.tmp" % (folder, name, os.getpid())
+        return "%s\\.%s.rectorat-%d.tmp" % (folder.rstrip("\\"), name, os.getpid())
 
     def remove_hook_temp(self, folder, name):
         for entry in self.get_files(folder):
@@ -158,7 +164,7 @@ class AutoconfigTwin(Twin):
             run_id = ps_long(match.group(3))
             if run_id != os.getpid() and self.test_process_alive(run_id):
                 continue
-            target = folder + "\\" + name
+            target = folder.rstrip("\\") + "\\" + name
             if ps_eq(match.group(2) or "", ".old") and not self.file_exists(target):
                 self.file_move(entry.full, target)
             else:
@@ -199,7 +205,7 @@ class AutoconfigTwin(Twin):
 
     def invoke_installation_write(self, entry, max_bytes):
         result = {"path": ps_string(assigned(self.get_field(entry, "path"))), "error": None, "done": []}
-        temps = {}
+        temps = Hashtable()
         try:
             install = self.resolve_install_folder(result["path"])
             if ps_eq(None, install):
@@ -209,28 +215,31 @@ class AutoconfigTwin(Twin):
             if not ps_eq(None, pref):
                 dirs["pref"] = self.convert_to_long_path(pref)
             ops = assigned(self.get_list_field(entry, "ops"))
-            exists = {}
+            exists = Hashtable()
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
+                action = ps_string(assigned(self.get_field(op, "action")))
                 if where not in ("install", "pref") or dirs.get(where) is None \
                         or not ps_cmatch(name, HOOK_NAME_PATTERN):
                     raise self.new_refusal("error", "refusing to write '%s' in '%s'" % (name, where))
+                if action not in ("write", "remove"):  # -ceq
+                    raise self.new_refusal("error", "unknown action '%s' for %s; nothing written" % (action, name))
                 self.remove_hook_temp(dirs[where], name)
-                exists[(where + "\\" + name).lower()] = self.test_hook_guard(dirs[where], op, max_bytes)
+                exists[where + "\\" + name] = self.test_hook_guard(dirs[where], op, max_bytes)
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
-                if assigned(self.get_field(op, "action")) == "write":  # -ceq
-                    temps[(where + "\\" + name).lower()] = self.get_hook_temp_name(dirs[where], name)
-                    self.write_hook_temp(temps[(where + "\\" + name).lower()],
-                                         base64.b64decode(ps_string(assigned(self.get_field(op, "b64")))))
+                if ps_string(assigned(self.get_field(op, "action"))) == "write":  # -ceq
+                    temps[where + "\\" + name] = self.get_hook_temp_name(dirs[where], name)
+                    self.write_hook_temp(temps[where + "\\" + name],
+                                         from_base64(ps_string(assigned(self.get_field(op, "b64")))))
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))
-                key = (where + "\\" + name).lower()  # hashtable keys: without regard to case
-                target = dirs[where] + "\\" + name
-                if assigned(self.get_field(op, "action")) != "write":  # -cne
+                key = where + "\\" + name
+                target = dirs[where].rstrip("\\") + "\\" + name
+                if ps_string(assigned(self.get_field(op, "action"))) == "remove":  # -ceq
                     self.file_delete(target)
                 elif exists[key]:
                     self.invoke_hook_replace(temps[key], target, self.get_hook_temp_name(dirs[where], name + ".old"))
@@ -244,8 +253,10 @@ class AutoconfigTwin(Twin):
                 result["error"] = "access denied (%s): only administrators can write in the installation" % message(exc)
         finally:
             for tmp in list(temps.values()):
-                if self.file_exists(tmp):
+                try:
                     self.file_delete(tmp)
+                except Exception:  # the script's catch: everything
+                    pass
         return result
 
     def invoke_autoconfig(self, request):

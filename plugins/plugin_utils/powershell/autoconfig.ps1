@@ -14,7 +14,8 @@
 # the old one, whose bytes stay under a temp name until it succeeded.
 
 # Names of the files written: no folder, nothing but letters, digits and ._-
-$HookNamePattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'
+# (\z: .NET's $ also matches before a final newline).
+$HookNamePattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z'
 # Temp files this script makes: .<name>[.old].rectorat-<pid>.tmp
 $HookTempPattern = '^\.([A-Za-z0-9][A-Za-z0-9._-]{0,127}?)(\.old)?\.rectorat-([0-9]{1,9})\.tmp$'
 $HookMaxFiles = 256
@@ -123,7 +124,7 @@ function Read-Installation {
 
 function Get-HookTempName {
     param([string]$Dir, [string]$Name)
-    return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir, $Name, $PID
+    return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir.TrimEnd('\'), $Name, $PID
 }
 
 function Remove-HookTemp {
@@ -139,7 +140,7 @@ function Remove-HookTemp {
         if ($runId -ne $PID -and (Test-ProcessAlive $runId)) {
             continue
         }
-        $target = $Dir + '\' + $Name
+        $target = $Dir.TrimEnd('\') + '\' + $Name
         if ($match.Groups[2].Value -eq '.old' -and -not [IO.File]::Exists($target)) {
             [IO.File]::Move($entry.FullName, $target)
         }
@@ -225,6 +226,8 @@ function Invoke-InstallationWrite {
         if ($null -eq $install) {
             throw (New-Refusal 'error' ('{0}: not found' -f $result.path))
         }
+        # \\?\ paths reach the file system as written: a drive root (\\?\D:\)
+        # is joined to a name without a second separator (TrimEnd).
         $dirs = @{ install = ConvertTo-LongPath $install; pref = $null }
         $pref = Resolve-InstallFolder ($install + '\defaults\pref')
         if ($null -ne $pref) {
@@ -235,8 +238,12 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
+            $action = [string](Get-Field $op 'action')
             if (-not ($where -ceq 'install' -or $where -ceq 'pref') -or $null -eq $dirs[$where] -or -not ($name -cmatch $HookNamePattern)) {
                 throw (New-Refusal 'error' ("refusing to write '{0}' in '{1}'" -f $name, $where))
+            }
+            if (-not ($action -ceq 'write' -or $action -ceq 'remove')) {
+                throw (New-Refusal 'error' ("unknown action '{0}' for {1}; nothing written" -f $action, $name))
             }
             Remove-HookTemp $dirs[$where] $name
             $exists[$where + '\' + $name] = Test-HookGuard $dirs[$where] $op $MaxBytes
@@ -244,7 +251,7 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
-            if ((Get-Field $op 'action') -ceq 'write') {
+            if ([string](Get-Field $op 'action') -ceq 'write') {
                 $temps[$where + '\' + $name] = Get-HookTempName $dirs[$where] $name
                 Write-HookTemp $temps[$where + '\' + $name] ([Convert]::FromBase64String([string](Get-Field $op 'b64')))
             }
@@ -252,8 +259,8 @@ function Invoke-InstallationWrite {
         foreach ($op in $ops) {
             $where = [string](Get-Field $op 'dir')
             $name = [string](Get-Field $op 'name')
-            $target = $dirs[$where] + '\' + $name
-            if ((Get-Field $op 'action') -cne 'write') {
+            $target = $dirs[$where].TrimEnd('\') + '\' + $name
+            if ([string](Get-Field $op 'action') -ceq 'remove') {
                 [IO.File]::Delete($target)
             }
             elseif ($exists[$where + '\' + $name]) {
@@ -274,9 +281,14 @@ function Invoke-InstallationWrite {
         }
     }
     finally {
+        # A failure here would replace the answer above; Remove-HookTemp of
+        # the next run removes what is left.
         foreach ($tmp in $temps.Values) {
-            if ([IO.File]::Exists($tmp)) {
+            try {
                 [IO.File]::Delete($tmp)
+            }
+            catch {
+                Write-Verbose ('{0} is left for the next run' -f $tmp)
             }
         }
     }
