@@ -187,9 +187,9 @@ class AutoconfigTwin(Twin):
             raise self.new_refusal("error", "%s changed since it was read; nothing written, run again" % name)
         return info is not None
 
-    def write_hook_temp(self, path, data):
+    def write_new_file(self, path, data):
         self.check_write(path)
-        self.write_new_file(path, data)
+        Twin.write_new_file(self, path, data)
 
     def invoke_hook_replace(self, source, target, old):
         try:
@@ -232,8 +232,8 @@ class AutoconfigTwin(Twin):
                 name = ps_string(assigned(self.get_field(op, "name")))
                 if ps_string(assigned(self.get_field(op, "action"))) == "write":  # -ceq
                     temps[where + "\\" + name] = self.get_hook_temp_name(dirs[where], name)
-                    self.write_hook_temp(temps[where + "\\" + name],
-                                         from_base64(ps_string(assigned(self.get_field(op, "b64")))))
+                    self.write_new_file(temps[where + "\\" + name],
+                                        from_base64(ps_string(assigned(self.get_field(op, "b64")))))
             for op in ops:
                 where = ps_string(assigned(self.get_field(op, "dir")))
                 name = ps_string(assigned(self.get_field(op, "name")))

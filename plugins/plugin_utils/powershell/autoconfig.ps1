@@ -176,23 +176,6 @@ function Test-HookGuard {
     return ($null -ne $info)
 }
 
-function Write-HookTemp {
-    # Create $Path (it must not exist) with $Data, flushed to disk.
-    param([string]$Path, [byte[]]$Data)
-    $stream = New-Object -TypeName IO.FileStream -ArgumentList @(
-        $Path, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
-    try {
-        $stream.Write($Data, 0, $Data.Length)
-        $stream.Flush($true)
-    }
-    catch {
-        $stream.Dispose()
-        [IO.File]::Delete($Path)
-        throw
-    }
-    $stream.Dispose()
-}
-
 function Invoke-HookReplace {
     # [IO.File]::Replace with a backup name (without one, a Replace that
     # fails half-way can delete the target); the old file goes back to its
@@ -253,7 +236,7 @@ function Invoke-InstallationWrite {
             $name = [string](Get-Field $op 'name')
             if ([string](Get-Field $op 'action') -ceq 'write') {
                 $temps[$where + '\' + $name] = Get-HookTempName $dirs[$where] $name
-                Write-HookTemp $temps[$where + '\' + $name] ([Convert]::FromBase64String([string](Get-Field $op 'b64')))
+                Write-NewFile $temps[$where + '\' + $name] ([Convert]::FromBase64String([string](Get-Field $op 'b64')))
             }
         }
         foreach ($op in $ops) {

@@ -91,23 +91,6 @@ function Get-TempName {
     return '{0}\.{1}.rectorat-{2}.tmp' -f $Dir, $Name, $PID
 }
 
-function Write-NewFile {
-    # Create $Path (it must not exist) with $Data, flushed to disk.
-    param([string]$Path, [byte[]]$Data)
-    $stream = New-Object -TypeName IO.FileStream -ArgumentList @(
-        $Path, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
-    try {
-        $stream.Write($Data, 0, $Data.Length)
-        $stream.Flush($true)
-    }
-    catch {
-        $stream.Dispose()
-        [IO.File]::Delete($Path)
-        throw
-    }
-    $stream.Dispose()
-}
-
 function Write-Backup {
     # The backup, written under a temp name and then moved into place, so
     # that its name never holds part of a file. A backup of that name left

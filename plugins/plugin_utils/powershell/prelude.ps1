@@ -177,6 +177,23 @@ function Read-RawFile {
     }
 }
 
+function Write-NewFile {
+    # Create $Path (it must not exist) with $Data, flushed to disk.
+    param([string]$Path, [byte[]]$Data)
+    $stream = New-Object -TypeName IO.FileStream -ArgumentList @(
+        $Path, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
+    try {
+        $stream.Write($Data, 0, $Data.Length)
+        $stream.Flush($true)
+    }
+    catch {
+        $stream.Dispose()
+        [IO.File]::Delete($Path)
+        throw
+    }
+    $stream.Dispose()
+}
+
 function Get-Sha256Hex {
     param([byte[]]$Data)
     $sha = New-Object -TypeName Security.Cryptography.SHA256CryptoServiceProvider
