@@ -108,20 +108,25 @@ def test_archives_of_another_host_are_not_ours():
     assert not bk.made_elsewhere(bk.build_manifest({"name": "p"}, [], "s"), "poste-02")
 
 
+def remove_stale_temps_among(folder, names):
+    """archive_io.remove_stale_temps in ``folder`` holding ``names``."""
+    from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    fd = os.open(str(folder), os.O_RDONLY)
+    try:
+        return archive_io.remove_stale_temps(fd)
+    finally:
+        os.close(fd)
+
+
 def test_stale_temps_keep_the_manifest_of_a_run_still_in_progress(tmp_path):
     """A live run's temp zip and its manifest (renamed before the zip) stay;
     a dead run's temp and an orphan manifest go."""
-    from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
     live, dead = "20261206T101010Z", "20261206T090909Z"
     names = [bk.temp_name(bk.archive_name(live), os.getpid(), socket.gethostname()), "%s.manifest.json" % live,
              bk.temp_name(bk.archive_name(dead), 999999999, socket.gethostname()), "%s.manifest.json" % dead]
-    for name in names:
-        (tmp_path / name).write_bytes(b"x")
-    fd = os.open(str(tmp_path), os.O_RDONLY)
-    try:
-        removed = archive_io.remove_stale_temps(fd)
-    finally:
-        os.close(fd)
+    removed = remove_stale_temps_among(tmp_path, names)
     assert sorted(removed) == sorted(names[2:])
     assert sorted(os.listdir(str(tmp_path))) == sorted(names[:2])
 
@@ -130,17 +135,10 @@ def test_stale_temps_of_another_host_sharing_the_dest_are_left_alone(tmp_path):
     """Cloned workstations (same users, same profile names) write into the
     same dest folder: a temp file of another host is a live run there, its
     pid means nothing here, and the manifest it renamed first stays too."""
-    from ansible_collections.rectorat.thunderbird.plugins.module_utils import archive_io
     theirs, old = "20261206T101010Z", "20261206T090909Z"
     names = [bk.temp_name(bk.archive_name(theirs), 999999999, "poste-clone-02"), "%s.manifest.json" % theirs,
              ".%s.zip.rectorat-999999999.tmp" % old]  # an earlier run's name, without a host: ours
-    for name in names:
-        (tmp_path / name).write_bytes(b"x")
-    fd = os.open(str(tmp_path), os.O_RDONLY)
-    try:
-        removed = archive_io.remove_stale_temps(fd)
-    finally:
-        os.close(fd)
+    removed = remove_stale_temps_among(tmp_path, names)
     assert removed == [names[2]]
     assert sorted(os.listdir(str(tmp_path))) == sorted(names[:2])
 
