@@ -192,12 +192,7 @@ class AutoconfigTwin(Twin):
         Twin.write_new_file(self, path, data)
 
     def invoke_hook_replace(self, source, target, old):
-        try:
-            self.file_replace(source, target, old)
-        except OSError:
-            if not self.file_exists(target) and self.file_exists(old):
-                self.file_move(old, target)
-            raise
+        self.invoke_replace(source, target, old)
         try:
             self.file_delete(old)
         except OSError:

@@ -177,19 +177,10 @@ function Test-HookGuard {
 }
 
 function Invoke-HookReplace {
-    # [IO.File]::Replace with a backup name (without one, a Replace that
-    # fails half-way can delete the target); the old file goes back to its
-    # name if it failed after moving it aside, and is removed once it worked.
+    # Invoke-Replace (the old file kept under $Old until it worked), then
+    # the old file removed.
     param([string]$Source, [string]$Target, [string]$Old)
-    try {
-        [IO.File]::Replace($Source, $Target, $Old)
-    }
-    catch {
-        if (-not [IO.File]::Exists($Target) -and [IO.File]::Exists($Old)) {
-            [IO.File]::Move($Old, $Target)
-        }
-        throw
-    }
+    Invoke-Replace $Source $Target $Old
     try {
         [IO.File]::Delete($Old)
     }

@@ -194,6 +194,22 @@ function Write-NewFile {
     $stream.Dispose()
 }
 
+function Invoke-Replace {
+    # [IO.File]::Replace, keeping the old file under $Old: with no backup
+    # name, a Replace that fails half-way deletes it. If it failed after
+    # moving the old file aside, the old file goes back to its name.
+    param([string]$Source, [string]$Target, [string]$Old)
+    try {
+        [IO.File]::Replace($Source, $Target, $Old)
+    }
+    catch {
+        if (-not [IO.File]::Exists($Target) -and [IO.File]::Exists($Old)) {
+            [IO.File]::Move($Old, $Target)
+        }
+        throw
+    }
+}
+
 function Get-Sha256Hex {
     param([byte[]]$Data)
     $sha = New-Object -TypeName Security.Cryptography.SHA256CryptoServiceProvider
