@@ -281,3 +281,22 @@ def test_a_list_read_in_another_code_page_fails_the_profile_and_writes_nothing(t
     outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], DEST, 1, False)[PROFILE]
     assert outcome["status"] == "error" and "tar.exe failed" in outcome["error"], outcome
     assert os.listdir(machine.host(DEST + "\\alice\\default-esr")) == []
+
+
+def test_a_dead_runs_temp_file_named_without_the_computer_is_removed(tmp_path):
+    """Temp names before they carried the computer: .<stamp>.zip.rectorat-<pid>.tmp.
+    The pattern that required a computer no longer matched them, and a run
+    killed before the update left its zip (a whole profile) in dest for ever."""
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    folder = machine.host(DEST + "\\alice\\default-esr")
+    os.makedirs(folder)
+    left = [".20261201T000000Z.zip.rectorat-%d.tmp" % dead_pid(), "20261201T000000Z.manifest.json"]
+    for name in left:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(b"x")
+
+    assert back_up(tmp_path, "PC01", "20261202T000000Z")["status"] == "backed_up"
+    assert sorted(os.listdir(folder)) == ["20261202T000000Z.manifest.json", "20261202T000000Z.zip"]

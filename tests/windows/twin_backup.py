@@ -27,7 +27,7 @@ from twin import (PROTOCOL, ENV, RUNNING_ACCOUNT, Twin, Refusal, assigned, ps_de
 
 ARCHIVE_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.zip$"
 MANIFEST_PATTERN = r"^[0-9]{8}T[0-9]{6}Z\.manifest\.json$"
-BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(.+)-([0-9]{1,9})\.tmp$"
+BACKUP_TEMP_PATTERN = r"^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(?:(.+)-)?([0-9]{1,9})\.tmp$"
 MANIFEST_MEMBER = "rectorat-backup-manifest.json"
 DEFAULT_BACKUP_BUDGET = {"max_files": 200000, "max_run_files": 400000, "max_manifest_bytes": 268435456,
                          "max_run_manifest_bytes": 67108864}
@@ -284,8 +284,9 @@ class BackupTwin(Twin):
         for name in names:
             match = re.match(BACKUP_TEMP_PATTERN, name)
             if match:
-                if ps_ne(match.group(2), computer_name()) or (ps_long(match.group(3)) != os.getpid()
-                                                               and self.test_process_alive(ps_long(match.group(3)))):
+                computer = ps_string(match.group(2))  # no key 2 in $Matches: $null
+                if (computer != "" and ps_ne(computer, computer_name())) or (
+                        ps_long(match.group(3)) != os.getpid() and self.test_process_alive(ps_long(match.group(3)))):
                     live[name[1:17]] = True
                 else:
                     self.file_delete(self.convert_to_long_path(folder + "\\" + name))

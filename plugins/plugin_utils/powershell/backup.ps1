@@ -15,7 +15,8 @@ $ManifestPattern = '^[0-9]{8}T[0-9]{6}Z\.manifest\.json$'
 # Temp files of a run: .<stamp>.zip<suffix>, .<stamp>.manifest.json<suffix>. The suffix names the
 # computer: a dest that several computers share holds their temp files too, whose process ids mean nothing here.
 $BackupTempSuffix = '.rectorat-' + $env:COMPUTERNAME + '-' + $PID + '.tmp'
-$BackupTempPattern = '^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(.+)-([0-9]{1,9})\.tmp$'
+# A name without the computer (.rectorat-<pid>.tmp, before 2026-12-06) is this computer's.
+$BackupTempPattern = '^\.[0-9]{8}T[0-9]{6}Z\.(zip|manifest\.json)\.rectorat-(?:(.+)-)?([0-9]{1,9})\.tmp$'
 $ManifestMember = 'rectorat-backup-manifest.json'
 # The scan's answer is held in memory at about ten times its size (see collect.ps1).
 $DefaultBackupBudget = @{
@@ -268,7 +269,9 @@ function Remove-StaleBackupTemp {
     $live = @{}
     foreach ($name in $names) {
         if ($name -cmatch $BackupTempPattern) {
-            if ($Matches[2] -ne $env:COMPUTERNAME -or ([long]$Matches[3] -ne $PID -and (Test-ProcessAlive ([int]$Matches[3])))) {
+            # $Matches holds no key 2 when the name has no computer.
+            $computer = [string]$Matches[2]
+            if (($computer -cne '' -and $computer -ne $env:COMPUTERNAME) -or ([long]$Matches[3] -ne $PID -and (Test-ProcessAlive ([int]$Matches[3])))) {
                 $live[$name.Substring(1, 16)] = $true
             }
             else {
