@@ -8,21 +8,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.rectorat.thunderbird.plugins.modules.thunderbird_info import ARGUMENT_SPEC
-from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_host import (
-    PowerShellHost, ThunderbirdAction, windows_argument_spec)
+from ansible_collections.rectorat.thunderbird.plugins.plugin_utils.windows_host import ThunderbirdAction
 
 
 class ActionModule(ThunderbirdAction):
     ENFORCE = False
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run_windows(self):
+    def after_profiles(self, result, host, params, check_mode):
         from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_autoconfig
 
-        result = super(ActionModule, self).run_windows()
-        dummy, params = self.validate_argument_spec(argument_spec=windows_argument_spec(self.ARGUMENT_SPEC))
         facts = (result.get("ansible_facts") or {}).get("thunderbird")
         if facts is not None:
-            facts["installations"] = windows_autoconfig.describe_all(PowerShellHost(self.execute_on_host),
-                                                                     params.get("install_dirs"))
-        return result
+            facts["installations"] = windows_autoconfig.describe_all(host, params.get("install_dirs"))

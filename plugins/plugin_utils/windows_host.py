@@ -193,8 +193,7 @@ class ThunderbirdAction(ActionBase):
         result = workflow.run(params, enforce=self.ENFORCE, check_mode=check_mode,
                               collect_fn=host.collect, commit_fn=host.commit, os_family="windows",
                               diff=self._flag("diff"))
-        if params.get("at_start"):
-            self.add_hook(result, host, params, check_mode)
+        self.after_profiles(result, host, params, check_mode)
         return action_result(result)
 
     def windows_params(self):
@@ -208,9 +207,12 @@ class ThunderbirdAction(ActionBase):
                             % self._task.action)
         return params
 
-    def add_hook(self, result, host, params, check_mode):
-        """``at_start``: autoconfig.ps1 puts the hook in the installations,
-        after the profiles, as the module does on Linux hosts."""
+    def after_profiles(self, result, host, params, check_mode):
+        """What the module does on Linux hosts once the profiles are done:
+        with ``at_start``, autoconfig.ps1 puts the hook in the installations.
+        thunderbird_info adds the installations it reports instead."""
+        if not params.get("at_start"):
+            return
         from ansible_collections.rectorat.thunderbird.plugins.module_utils import autoconfig_flow
         from ansible_collections.rectorat.thunderbird.plugins.plugin_utils import windows_autoconfig
 
