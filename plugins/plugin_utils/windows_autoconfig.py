@@ -76,23 +76,23 @@ def write_entry(path, record):
     } for op in record["operations"]]}
 
 
-def read_installations(host, paths):
-    """What autoconfig.ps1 'read' answers for each of ``paths``."""
+def read_installations(host, install_dirs):
+    """What autoconfig.ps1 'read' answers for each of ``install_dirs``, or
+    for each usual place that holds something."""
     read = host.run_script("autoconfig", {
         "mode": "read", "max_file_bytes": MAX_FILE_BYTES, "max_run_bytes": MAX_RUN_BYTES,
         "installations": [{"path": path, "markers": list(MARKERS), "install_files": list(INSTALL_FILES),
-                           "pref_files": list(PREF_FILES)} for path in paths]})
-    return read.get("installations") or []
+                           "pref_files": list(PREF_FILES)} for path in install_dirs or SEARCH]})
+    # A usual place with no Thunderbird in it is not an installation.
+    return [seen for seen in read.get("installations") or []
+            if install_dirs or seen.get("found") or seen.get("error")]
 
 
 def run(host, params, check_mode):
     """Plan (and unless ``check_mode`` apply) every installation of the
     host (PowerShellHost); returns (records, diffs) as autoconfig_io.run."""
-    explicit = params.get("install_dirs")
     records, diffs, writes = [], [], []
-    for seen in read_installations(host, list(explicit or SEARCH)):
-        if not explicit and not seen.get("found") and not seen.get("error"):
-            continue  # a usual place with no Thunderbird in it
+    for seen in read_installations(host, params.get("install_dirs")):
         snap = snapshot(seen)
         record = autoconfig.plan_installation(snap, params)
         if record["operations"]:
@@ -122,10 +122,4 @@ def runner(host):
 def describe_all(host, install_dirs=None):
     """``autoconfig.describe`` of every installation of the host (read only,
     one round trip): what thunderbird_info reports as ``installations``."""
-    explicit = install_dirs
-    out = []
-    for seen in read_installations(host, list(explicit or SEARCH)):
-        if not explicit and not seen.get("found") and not seen.get("error"):
-            continue
-        out.append(autoconfig.describe(snapshot(seen)))
-    return out
+    return [autoconfig.describe(snapshot(seen)) for seen in read_installations(host, install_dirs)]
