@@ -340,11 +340,12 @@ def remove_stale_temps(dir_fd):
     removed = []
     names = os.listdir(dir_fd)
     live = set()
+    host = socket.gethostname()
     for name in names:
         match = bk.TEMP_RE.match(name)
         if not match:
             continue
-        if bk.temp_is_dead(match, socket.gethostname(), process_alive):
+        if bk.temp_is_dead(match, host, process_alive):
             _unlink(dir_fd, name)
             removed.append(name)
         else:
