@@ -29,6 +29,16 @@ def build(tmp_path):
     return machine
 
 
+def with_tar(tmp_path):
+    """The machine, with a tar.exe and an empty dest."""
+    machine = build(tmp_path)
+    tar = machine.host("C:\\Windows\\System32\\tar.exe")
+    os.makedirs(os.path.dirname(tar))
+    open(tar, "wb").close()
+    os.makedirs(machine.host(DEST))
+    return machine
+
+
 def scan(tmp_path, dest):
     machine = build(tmp_path)
     folder = machine.host(DEST + "\\alice\\aaaa.default-esr")
@@ -100,11 +110,7 @@ def test_a_file_dated_1601_is_backed_up(tmp_path, monkeypatch):
     passes Int64 and PowerShell makes it a [double], which the write's [long]
     cast then refuses ("Value was either too large or too small for an
     Int64"): the profile could never be backed up. [decimal] holds it."""
-    machine = build(tmp_path)
-    tar = machine.host("C:\\Windows\\System32\\tar.exe")
-    os.makedirs(os.path.dirname(tar))
-    open(tar, "wb").close()
-    os.makedirs(machine.host(DEST))
+    machine = with_tar(tmp_path)
     old = machine.host(PROFILE + "\\compatibility.ini")
     monkeypatch.setattr(twin_backup, "os", NtfsTimes(old, -11644473600 * 10 ** 9))
     entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
@@ -125,11 +131,7 @@ def test_long_arithmetic_turns_into_double_and_the_cast_back_refuses_it():
 
 
 def test_a_dest_written_with_slashes_gets_the_archive_and_reports_its_windows_path(tmp_path):
-    machine = build(tmp_path)
-    tar = machine.host("C:\\Windows\\System32\\tar.exe")
-    os.makedirs(os.path.dirname(tar))
-    open(tar, "wb").close()
-    os.makedirs(machine.host(DEST))
+    machine = with_tar(tmp_path)
     entry = {"path": PROFILE, "home": "C:\\Users\\alice", "user": "alice", "name": "default-esr"}
     outcome = WindowsBackup(TwinHost(str(tmp_path)), "stored")([entry], "D:/Sauvegardes/tb/", 1, False)[PROFILE]
     assert outcome["status"] == "backed_up", outcome["error"]
@@ -202,11 +204,7 @@ def test_a_shared_dest_keeps_another_computers_temp_files_and_manifest(tmp_path)
     .<stamp>.zip.rectorat-<pid>.tmp: a run on PC01 found no such process and
     deleted PC02's zip being written, and PC02's manifest renamed before its
     zip (which then stayed without a manifest, broken for every retention)."""
-    machine = build(tmp_path)
-    tar = machine.host("C:\\Windows\\System32\\tar.exe")
-    os.makedirs(os.path.dirname(tar))
-    open(tar, "wb").close()
-    os.makedirs(machine.host(DEST))
+    machine = with_tar(tmp_path)
     folder = machine.host(DEST + "\\alice\\default-esr")
     killed_between_the_renames(tmp_path, "PC02", "20261201T000000Z")
     left_by_pc02 = sorted(os.listdir(folder))
@@ -229,15 +227,6 @@ def test_windows_trims_a_name_ending_in_a_dot_or_a_space_outside_the_long_form(t
     assert computer.host_path("D:\\x.\\x. .") == os.path.join(str(tmp_path), "D", "x", "x")
     assert computer.host_path("D:\\x \\x ") == os.path.join(str(tmp_path), "D", "x ", "x")
     assert computer.host_path("\\\\?\\D:\\x. .\\x.") == os.path.join(str(tmp_path), "D", "x. .", "x.")
-
-
-def with_tar(tmp_path):
-    machine = build(tmp_path)
-    tar = machine.host("C:\\Windows\\System32\\tar.exe")
-    os.makedirs(os.path.dirname(tar))
-    open(tar, "wb").close()
-    os.makedirs(machine.host(DEST))
-    return machine
 
 
 @pytest.mark.parametrize("name", ["Compte prof.", "Travail..."])
@@ -287,10 +276,7 @@ def test_a_dead_runs_temp_file_named_without_the_computer_is_removed(tmp_path):
     """Temp names before they carried the computer: .<stamp>.zip.rectorat-<pid>.tmp.
     The pattern that required a computer no longer matched them, and a run
     killed before the update left its zip (a whole profile) in dest for ever."""
-    machine = build(tmp_path)
-    tar = machine.host("C:\\Windows\\System32\\tar.exe")
-    os.makedirs(os.path.dirname(tar))
-    open(tar, "wb").close()
+    machine = with_tar(tmp_path)
     folder = machine.host(DEST + "\\alice\\default-esr")
     os.makedirs(folder)
     left = [".20261201T000000Z.zip.rectorat-%d.tmp" % dead_pid(), "20261201T000000Z.manifest.json"]
